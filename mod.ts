@@ -1,0 +1,45 @@
+/**
+ * conveyor: batched, concurrent data pipelines on web-standard streams.
+ *
+ * Every stage is a `TransformStream`, so a pipeline is a chain of
+ * `pipeThrough` calls from any `ReadableStream` (a file, a `fetch` body, a
+ * generator through `ReadableStream.from`) into any `WritableStream`.
+ *
+ * @example Three concurrent stages, order kept
+ * ```ts
+ * import { batch, filter, map } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const out = ReadableStream.from([1, 2, 3, 4, 5, 6])
+ *   .pipeThrough(map(async (x: number) => x * x, { concurrency: 4 }))
+ *   .pipeThrough(filter((x: number) => x % 2 === 0))
+ *   .pipeThrough(batch(2));
+ * assert.deepEqual(await Array.fromAsync(out), [[4, 16], [36]]);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  batch,
+  type BatchOptions,
+  BatchStage,
+  filter,
+  FilterStage,
+  flatMap,
+  FlatMapStage,
+  map,
+  type MapOptions,
+  MapStage,
+  prefetch,
+  PrefetchStage,
+  source,
+  StageError,
+  type StageStats,
+  type TaskContext,
+  unbatch,
+  UnbatchStage,
+  window,
+  type WindowOptions,
+  WindowStage,
+} from "./src/stream/mod.ts";

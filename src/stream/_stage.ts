@@ -1,0 +1,309 @@
+// The base of every stage: a TransformStream whose two sides are plain
+// streams driven by this class, so that a chunk costs a few field updates and
+// no promise while there is room for it.
+//
+// Flow control: the input side takes a chunk (`accept`) and says at once
+// whether the stage has room for another; if not, the write stays pending
+// until room appears (`progress`). A pipe into the stage reads from upstream
+// only after that answer, so what a stage holds is bounded by its room rule.
+// The readable side's high-water mark is the stage's output buffer.
+//
+// Fusion: when this stage's readable is piped into another conveyor stage,
+// or iterated, the link becomes direct (see _port.ts): the output buffer is a
+// local queue and chunks pass by method call. Either way the room rules and
+// the error and cancel paths are the same.
+
+import { consumers, FusableReadable } from "./_fusable_readable.ts";
+import type { Inlet, Outlet } from "./_port.ts";
+
+/** Base class for stages; subclasses implement `accept` and maybe the hooks. */
+export abstract class Stage<I, O> extends TransformStream<I, O> {
+  /** The output side. */
+  override readonly readable: ReadableStream<O>;
+  /** The input side. */
+  override readonly writable: WritableStream<I>;
+  /** The stage's name, for errors and statistics. */
+  readonly name: string;
+  /** Items taken from upstream. */
+  protected itemsIn = 0;
+  /** Items given downstream. */
+  protected itemsOut = 0;
+  /** Set once the stage takes no more work: closed, errored or cancelled. */
+  protected finished = false;
+
+  readonly #hwm: number;
+  #out!: ReadableStreamDefaultController<O>;
+  #outOpen = true;
+  #in!: WritableStreamDefaultController;
+  #pulled = false;
+  #signal: AbortSignal | undefined;
+  #onSignal: (() => void) | undefined;
+  // Input side.
+  #upstream: Outlet<I> | undefined;
+  #inputDone = false;
+  #wake: (() => void) | undefined;
+  #wakeFail: ((reason: unknown) => void) | undefined;
+  #closed:
+    | { resolve: () => void; reject: (reason: unknown) => void }
+    | undefined;
+  // Output side, once fused.
+  #inlet: Inlet<O> | undefined;
+  #queue: (O | undefined)[] = [];
+  #head = 0;
+  #ended = false;
+  #resuming = false;
+
+  constructor(name: string, highWaterMark: number) {
+    super();
+    this.name = name;
+    this.#hwm = highWaterMark;
+    const outlet: Outlet<O> = {
+      connect: (inlet) => {
+        this.#inlet = inlet;
+      },
+      resume: () => this.#resume(),
+      cancel: (reason) => this.#stop(reason, false, true),
+    };
+    this.readable = new FusableReadable<O>(
+      {
+        start: (controller) => {
+          this.#out = controller;
+        },
+        pull: () => {
+          this.#pulled = true;
+          if (this.#wake !== undefined) this.progress();
+        },
+        cancel: (reason) => {
+          this.#outOpen = false;
+          this.#stop(reason, false, true);
+        },
+      },
+      { highWaterMark },
+      {
+        canFuse: () =>
+          this.#inlet === undefined && !this.finished && this.#outOpen &&
+          this.#out.desiredSize === highWaterMark,
+        fuse: () => outlet,
+      },
+    );
+    this.writable = new WritableStream<I>({
+      start: (controller) => {
+        this.#in = controller;
+        controller.signal.addEventListener(
+          "abort",
+          () => this.#stop(controller.signal.reason, true, false),
+          { once: true },
+        );
+      },
+      write: (chunk) => {
+        this.itemsIn++;
+        this.accept(chunk);
+        if (this.finished || this.hasRoom()) return;
+        return new Promise<void>((resolve, reject) => {
+          this.#wake = resolve;
+          this.#wakeFail = reject;
+        });
+      },
+      close: () => {
+        this.#inputDone = true;
+        if (this.finished) return;
+        const closed = new Promise<void>((resolve, reject) => {
+          this.#closed = { resolve, reject };
+        });
+        this.progress();
+        return closed;
+      },
+      abort: (reason) => this.#stop(reason, true, false),
+    });
+    consumers.set(this.writable as WritableStream<never>, {
+      canFuse: () =>
+        this.#upstream === undefined && this.itemsIn === 0 &&
+        !this.#inputDone && !this.finished,
+      fuse: (upstream) => {
+        this.#upstream = upstream as Outlet<I>;
+        return {
+          ready: () => !this.finished && this.hasRoom(),
+          push: (chunk: I) => {
+            this.itemsIn++;
+            this.accept(chunk);
+          },
+          close: () => {
+            this.#inputDone = true;
+            this.progress();
+          },
+          error: (reason) => this.#stop(reason, true, false),
+        } as Inlet<never>;
+      },
+    });
+  }
+
+  /** Takes one chunk. Called when the stage had room. */
+  protected abstract accept(chunk: I): void;
+
+  /** Whether another chunk may be taken now. Default: the output buffer is below its mark. */
+  protected hasRoom(): boolean {
+    const inlet = this.#inlet;
+    if (inlet === undefined) {
+      return this.#pulled || (this.#out.desiredSize ?? 0) > 0;
+    }
+    const queued = this.#queue.length - this.#head;
+    return queued < this.#hwm || (queued === 0 && inlet.ready());
+  }
+
+  /** Whether all taken work is done, so that the stage may close. */
+  protected idle(): boolean {
+    return true;
+  }
+
+  /** Called once when upstream has closed and the stage is idle: emit what is left. */
+  protected flush(): void {}
+
+  /** Called once when the stage stops early (error, cancel, abort). */
+  protected stopped(_reason: unknown): void {}
+
+  /** Free room in the output buffer (negative when over its mark). */
+  protected get desiredSize(): number {
+    if (this.#inlet === undefined) return this.#out.desiredSize ?? 0;
+    return this.#hwm - (this.#queue.length - this.#head);
+  }
+
+  /** Gives one item downstream. */
+  protected emit(value: O): void {
+    this.itemsOut++;
+    const inlet = this.#inlet;
+    if (inlet === undefined) {
+      this.#pulled = false;
+      this.#out.enqueue(value);
+    } else if (this.#head === this.#queue.length && inlet.ready()) {
+      inlet.push(value);
+    } else {
+      this.#queue.push(value);
+    }
+  }
+
+  /** Re-checks room and closing after work completed or room appeared. */
+  protected progress(): void {
+    if (this.finished) return;
+    if (this.hasRoom()) {
+      if (this.#wake !== undefined) {
+        const wake = this.#wake;
+        this.#wake = this.#wakeFail = undefined;
+        wake();
+      } else if (this.#upstream !== undefined) {
+        this.#upstream.resume();
+      }
+    }
+    if (this.#inputDone && !this.finished && this.idle()) this.#finish();
+  }
+
+  /** Stops the stage when `signal` aborts. Subclasses call it last in their constructor. */
+  protected watch(signal: AbortSignal | undefined): void {
+    if (signal === undefined) return;
+    if (signal.aborted) return this.#stop(signal.reason, true, true);
+    this.#signal = signal;
+    this.#onSignal = () => this.#stop(signal.reason, true, true);
+    signal.addEventListener("abort", this.#onSignal, { once: true });
+  }
+
+  /** Errors both sides with `error`, cancels upstream, and stops the work. */
+  protected fail(error: unknown): void {
+    this.#stop(error, true, true);
+  }
+
+  #finish(): void {
+    try {
+      this.flush();
+    } catch (error) {
+      return this.fail(error);
+    }
+    if (this.finished) return;
+    this.finished = true;
+    this.#release();
+    const closed = this.#closed;
+    this.#closed = undefined;
+    closed?.resolve();
+    if (this.#inlet === undefined || this.#head === this.#queue.length) {
+      this.#closeOut();
+    } else {
+      this.#ended = true;
+    }
+  }
+
+  #closeOut(): void {
+    if (this.#outOpen) {
+      this.#outOpen = false;
+      this.#out.close();
+    }
+    this.#inlet?.close();
+  }
+
+  #resume(): void {
+    if (this.#resuming) return;
+    this.#resuming = true;
+    try {
+      const inlet = this.#inlet!;
+      const queue = this.#queue;
+      while (this.#head < queue.length && inlet.ready()) {
+        const value = queue[this.#head] as O;
+        queue[this.#head++] = undefined;
+        inlet.push(value);
+      }
+      if (this.#head === queue.length) {
+        queue.length = 0;
+        this.#head = 0;
+        if (this.#ended) {
+          this.#ended = false;
+          this.#closeOut();
+        }
+      } else if (this.#head > 1024) {
+        this.#queue = queue.slice(this.#head);
+        this.#head = 0;
+      }
+    } finally {
+      this.#resuming = false;
+    }
+    this.progress();
+  }
+
+  #stop(reason: unknown, errorOut: boolean, errorIn: boolean): void {
+    if (this.finished) {
+      // Closed already, with output still queued: the consumer left.
+      if (this.#ended && !errorOut) {
+        this.#ended = false;
+        this.#queue = [];
+        this.#head = 0;
+        this.#closeOut();
+      }
+      return;
+    }
+    this.finished = true;
+    this.#release();
+    this.#queue = [];
+    this.#head = 0;
+    if (errorOut) {
+      this.#outOpen = false;
+      this.#out.error(reason);
+      this.#inlet?.error(reason);
+    } else if (this.#inlet !== undefined && this.#outOpen) {
+      this.#outOpen = false;
+      this.#out.close();
+    }
+    if (errorIn) {
+      if (this.#upstream !== undefined) this.#upstream.cancel(reason);
+      else this.#in.error(reason);
+    }
+    const wakeFail = this.#wakeFail;
+    const closed = this.#closed;
+    this.#wake = this.#wakeFail = this.#closed = undefined;
+    wakeFail?.(reason);
+    closed?.reject(reason);
+    this.stopped(reason);
+  }
+
+  #release(): void {
+    if (this.#onSignal !== undefined) {
+      this.#signal!.removeEventListener("abort", this.#onSignal);
+      this.#signal = this.#onSignal = undefined;
+    }
+  }
+}

@@ -1,0 +1,147 @@
+// Option checks shared by every stage. Messages name the stage, the option
+// and the value: "Cannot create map stage: concurrency must be a positive
+// integer, got 0".
+
+/** Formats a value for an error message. */
+export function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null || typeof value !== "object") return String(value);
+  if (Array.isArray(value)) return "an array";
+  return "an object";
+}
+
+function fail(
+  what: string,
+  option: string,
+  expected: string,
+  value: unknown,
+): never {
+  const message = `Cannot create ${what}: ${option} must be ${expected}, got ${
+    show(value)
+  }`;
+  throw typeof value === "number"
+    ? new RangeError(message)
+    : new TypeError(message);
+}
+
+/** A positive integer, or `Infinity` when `allowInfinity` is set. */
+export function positiveInteger(
+  what: string,
+  option: string,
+  value: unknown,
+  allowInfinity = false,
+): number {
+  if (
+    typeof value !== "number" || !(value >= 1) ||
+    !(Number.isInteger(value) || (allowInfinity && value === Infinity))
+  ) {
+    fail(
+      what,
+      option,
+      allowInfinity ? "a positive integer or Infinity" : "a positive integer",
+      value,
+    );
+  }
+  return value;
+}
+
+/** A non-negative integer. */
+export function nonNegativeInteger(
+  what: string,
+  option: string,
+  value: unknown,
+): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    fail(what, option, "a non-negative integer", value);
+  }
+  return value;
+}
+
+/** A non-negative integer or `Infinity`. */
+export function count(what: string, option: string, value: unknown): number {
+  if (
+    typeof value !== "number" || !(value >= 0) ||
+    !(Number.isInteger(value) || value === Infinity)
+  ) {
+    fail(what, option, "a non-negative integer or Infinity", value);
+  }
+  return value;
+}
+
+/** A finite, non-negative number of milliseconds. */
+export function duration(what: string, option: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    fail(what, option, "a finite non-negative number of milliseconds", value);
+  }
+  return value;
+}
+
+/** A function. */
+export function callable<F>(what: string, option: string, value: F): F {
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `Cannot create ${what}: ${option} must be a function, got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** A boolean. */
+export function boolean(what: string, option: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `Cannot create ${what}: ${option} must be a boolean, got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** One of a fixed set of strings. */
+export function oneOf<T extends string>(
+  what: string,
+  option: string,
+  value: unknown,
+  choices: readonly T[],
+): T {
+  if (
+    typeof value !== "string" || !(choices as readonly string[]).includes(value)
+  ) {
+    const list = choices.map((c) => JSON.stringify(c)).join(" or ");
+    throw new TypeError(
+      `Cannot create ${what}: ${option} must be ${list}, got ${show(value)}`,
+    );
+  }
+  return value as T;
+}
+
+/** An options bag: `undefined` or a plain object. */
+export function optionsBag<T extends object>(
+  what: string,
+  value: T | undefined,
+): Partial<T> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(
+      `Cannot create ${what}: options must be an object, got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** An `AbortSignal`, or `undefined`. */
+export function abortSignal(
+  what: string,
+  value: unknown,
+): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot create ${what}: signal must be an AbortSignal, got ${
+        show(value)
+      }`,
+    );
+  }
+  return value;
+}

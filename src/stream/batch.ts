@@ -1,0 +1,113 @@
+/**
+ * The `batch` stage.
+ *
+ * @module
+ */
+
+import { Stage } from "./_stage.ts";
+import * as check from "./_validate.ts";
+
+/** Options of `batch`. */
+export interface BatchOptions {
+  /**
+   * Drop a last batch that has fewer than `size` items.
+   *
+   * @default {false}
+   */
+  dropLast?: boolean;
+  /**
+   * Give a partial batch downstream once its first item has waited this
+   * long, so a stalled source does not hold items back. Unset: wait for a
+   * full batch or the end of the stream.
+   */
+  maxWaitMs?: number;
+}
+
+/** The stage `batch` returns. */
+export class BatchStage<T> extends Stage<T, T[]> {
+  readonly #size: number;
+  readonly #dropLast: boolean;
+  readonly #maxWaitMs: number | undefined;
+  #items: T[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(size: number, dropLast: boolean, maxWaitMs: number | undefined) {
+    super("batch", 1);
+    this.#size = size;
+    this.#dropLast = dropLast;
+    this.#maxWaitMs = maxWaitMs;
+  }
+
+  protected accept(item: T): void {
+    this.#items.push(item);
+    if (this.#items.length === this.#size) {
+      this.#give();
+    } else if (this.#items.length === 1 && this.#maxWaitMs !== undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#give();
+        this.progress();
+      }, this.#maxWaitMs);
+    }
+  }
+
+  protected override flush(): void {
+    if (this.#items.length > 0 && !this.#dropLast) this.#give();
+    this.#clearTimer();
+  }
+
+  protected override stopped(): void {
+    this.#clearTimer();
+    this.#items = [];
+  }
+
+  #give(): void {
+    this.#clearTimer();
+    const items = this.#items;
+    this.#items = [];
+    this.emit(items);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}
+
+/**
+ * Groups chunks into arrays of `size`. The last batch may be shorter unless
+ * `dropLast`; `maxWaitMs` flushes a partial batch when the source stalls.
+ *
+ * @typeParam T The chunk type.
+ * @param size Items per batch, a positive integer.
+ * @param options `dropLast` and `maxWaitMs`.
+ * @returns A `TransformStream` from items to arrays of items.
+ * @throws {RangeError} When `size` or `maxWaitMs` is out of range.
+ * @throws {TypeError} When an option has the wrong type.
+ *
+ * @example Batches of three
+ * ```ts
+ * import { batch } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const items = [0, 1, 2, 3, 4, 5, 6];
+ * const out = await Array.fromAsync(ReadableStream.from(items).pipeThrough(batch(3)));
+ * assert.deepEqual(out, [[0, 1, 2], [3, 4, 5], [6]]);
+ * const full = await Array.fromAsync(ReadableStream.from(items).pipeThrough(batch(3, { dropLast: true })));
+ * assert.deepEqual(full, [[0, 1, 2], [3, 4, 5]]);
+ * ```
+ */
+export function batch<T>(size: number, options?: BatchOptions): BatchStage<T> {
+  const what = "batch stage";
+  check.positiveInteger(what, "size", size);
+  const o = check.optionsBag(what, options);
+  const dropLast = o.dropLast === undefined
+    ? false
+    : check.boolean(what, "dropLast", o.dropLast);
+  const maxWaitMs = o.maxWaitMs === undefined
+    ? undefined
+    : check.duration(what, "maxWaitMs", o.maxWaitMs);
+  return new BatchStage<T>(size, dropLast, maxWaitMs);
+}

@@ -1,0 +1,49 @@
+/**
+ * The `filter` stage.
+ *
+ * @module
+ */
+
+import { ConcurrentStage, mapSettings, SKIP } from "./_concurrent.ts";
+import { callable } from "./_validate.ts";
+import type { MapOptions, TaskContext } from "./types.ts";
+
+/** The stage `filter` returns. */
+export class FilterStage<T> extends ConcurrentStage<T, unknown, T> {
+  protected result(item: T, keep: unknown): unknown {
+    return keep ? item : SKIP;
+  }
+
+  protected deliver(value: unknown): void {
+    this.emit(value as T);
+  }
+}
+
+/**
+ * Keeps the chunks for which `predicate` returns true, running up to
+ * `concurrency` predicates at once. Errors, order and cancellation behave as
+ * in `map`.
+ *
+ * @typeParam T The chunk type.
+ * @param predicate Sync or async; a truthy result keeps the chunk.
+ * @param options Concurrency, order, name, error policy and signal.
+ * @returns A `TransformStream` that passes the kept chunks.
+ * @throws {TypeError} When `predicate` is not a function or an option has the wrong type.
+ * @throws {RangeError} When `concurrency` or `maxFailures` is out of range.
+ *
+ * @example Keep the even numbers
+ * ```ts
+ * import { filter } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const out = ReadableStream.from([1, 2, 3, 4]).pipeThrough(filter((x: number) => x % 2 === 0));
+ * assert.deepEqual(await Array.fromAsync(out), [2, 4]);
+ * ```
+ */
+export function filter<T>(
+  predicate: (item: T, ctx: TaskContext) => boolean | PromiseLike<boolean>,
+  options?: MapOptions,
+): FilterStage<T> {
+  callable("filter stage", "predicate", predicate);
+  return new FilterStage<T>(predicate, mapSettings("filter", options));
+}

@@ -1,0 +1,60 @@
+/**
+ * The `map` stage.
+ *
+ * @module
+ */
+
+import { ConcurrentStage, mapSettings, type SKIP } from "./_concurrent.ts";
+import { callable } from "./_validate.ts";
+import type { MapOptions, TaskContext } from "./types.ts";
+
+/** The stage `map` returns: a `TransformStream` with counters. */
+export class MapStage<I, O> extends ConcurrentStage<I, O, O> {
+  protected result(_item: I, value: O): O | typeof SKIP {
+    return value;
+  }
+
+  protected deliver(value: O): void {
+    this.emit(value);
+  }
+}
+
+/**
+ * Applies `fn` to every chunk, up to `concurrency` calls at once.
+ *
+ * Results leave in input order unless `ordered: false`. A throwing or
+ * rejecting call errors the stream with a `StageError` (see `onError` and
+ * `maxFailures` to skip failures instead); cancelling the output or aborting
+ * `signal` stops the stage and aborts `ctx.signal` of every running call.
+ *
+ * @typeParam I The input chunk type.
+ * @typeParam O The output chunk type.
+ * @param fn The task: sync or async, given the chunk and a `TaskContext`.
+ * @param options Concurrency, order, name, error policy and signal.
+ * @returns A `TransformStream` from inputs to results.
+ * @throws {TypeError} When `fn` is not a function or an option has the wrong type.
+ * @throws {RangeError} When `concurrency` or `maxFailures` is out of range.
+ *
+ * @example Fetch-like work, eight at once, in input order
+ * ```ts
+ * import { map } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const slowDouble = async (x: number) => {
+ *   await new Promise((resolve) => setTimeout(resolve, (5 - x) * 2));
+ *   return x * 2;
+ * };
+ * const out = ReadableStream.from([1, 2, 3, 4]).pipeThrough(map(slowDouble, { concurrency: 8 }));
+ * assert.deepEqual(await Array.fromAsync(out), [2, 4, 6, 8]);
+ * ```
+ */
+export function map<I, O>(
+  fn: (item: I, ctx: TaskContext) => O | PromiseLike<O>,
+  options?: MapOptions,
+): MapStage<I, Awaited<O>> {
+  callable("map stage", "fn", fn);
+  return new MapStage<I, Awaited<O>>(
+    fn as (item: I, ctx: TaskContext) => Awaited<O> | PromiseLike<Awaited<O>>,
+    mapSettings("map", options),
+  );
+}

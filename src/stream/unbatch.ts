@@ -1,0 +1,59 @@
+/**
+ * The `unbatch` stage.
+ *
+ * @module
+ */
+
+import { Stage } from "./_stage.ts";
+import { show } from "./_validate.ts";
+
+/** The stage `unbatch` returns. */
+export class UnbatchStage<T> extends Stage<Iterable<T>, T> {
+  #index = 0;
+
+  constructor() {
+    super("unbatch", 1);
+  }
+
+  protected accept(chunk: Iterable<T>): void {
+    const index = this.#index++;
+    if (Array.isArray(chunk)) {
+      for (let i = 0; i < chunk.length; i++) this.emit(chunk[i]);
+      return;
+    }
+    if (
+      chunk === null || typeof chunk !== "object" || !(Symbol.iterator in chunk)
+    ) {
+      return this.fail(
+        new TypeError(
+          `unbatch: chunk ${index} is not iterable, got ${show(chunk)}`,
+        ),
+      );
+    }
+    try {
+      for (const item of chunk) this.emit(item);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+}
+
+/**
+ * Gives the items of every iterable chunk downstream one by one: the inverse
+ * of `batch`.
+ *
+ * @typeParam T The item type.
+ * @returns A `TransformStream` from iterables to their items.
+ *
+ * @example Flatten batches
+ * ```ts
+ * import { unbatch } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const out = ReadableStream.from([[1, 2], [3], []]).pipeThrough(unbatch<number>());
+ * assert.deepEqual(await Array.fromAsync(out), [1, 2, 3]);
+ * ```
+ */
+export function unbatch<T>(): UnbatchStage<T> {
+  return new UnbatchStage<T>();
+}

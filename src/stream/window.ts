@@ -1,0 +1,84 @@
+/**
+ * The `window` stage.
+ *
+ * @module
+ */
+
+import { Stage } from "./_stage.ts";
+import * as check from "./_validate.ts";
+
+/** Options of `window`. */
+export interface WindowOptions {
+  /**
+   * How far each window moves: 1 slides by one item; `step === size` cuts
+   * the stream into disjoint windows; a larger step skips items.
+   *
+   * @default {1}
+   */
+  step?: number;
+}
+
+/** The stage `window` returns. */
+export class WindowStage<T> extends Stage<T, T[]> {
+  readonly #size: number;
+  readonly #step: number;
+  #items: T[] = [];
+  #skip = 0;
+
+  constructor(size: number, step: number) {
+    super("window", 1);
+    this.#size = size;
+    this.#step = step;
+  }
+
+  protected accept(item: T): void {
+    if (this.#skip > 0) {
+      this.#skip--;
+      return;
+    }
+    this.#items.push(item);
+    if (this.#items.length < this.#size) return;
+    this.emit(this.#items.slice());
+    if (this.#step >= this.#size) {
+      this.#skip = this.#step - this.#size;
+      this.#items = [];
+    } else {
+      this.#items.splice(0, this.#step);
+    }
+  }
+}
+
+/**
+ * Sliding windows of `size` consecutive chunks, moving by `step`. Inputs
+ * 0..4 with size 2 give [0,1],[1,2],[2,3],[3,4]; fewer than `size` inputs
+ * give nothing, and a trailing partial window is dropped.
+ *
+ * @typeParam T The chunk type.
+ * @param size Items per window, a positive integer.
+ * @param options `step`.
+ * @returns A `TransformStream` from items to arrays of `size` items.
+ * @throws {RangeError} When `size` or `step` is not a positive integer.
+ *
+ * @example Pairs of neighbours
+ * ```ts
+ * import { window } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const out = await Array.fromAsync(ReadableStream.from([0, 1, 2, 3, 4]).pipeThrough(window(2)));
+ * assert.deepEqual(out, [[0, 1], [1, 2], [2, 3], [3, 4]]);
+ * const hops = await Array.fromAsync(ReadableStream.from([0, 1, 2, 3, 4]).pipeThrough(window(2, { step: 2 })));
+ * assert.deepEqual(hops, [[0, 1], [2, 3]]);
+ * ```
+ */
+export function window<T>(
+  size: number,
+  options?: WindowOptions,
+): WindowStage<T> {
+  const what = "window stage";
+  check.positiveInteger(what, "size", size);
+  const o = check.optionsBag(what, options);
+  const step = o.step === undefined
+    ? 1
+    : check.positiveInteger(what, "step", o.step);
+  return new WindowStage<T>(size, step);
+}
