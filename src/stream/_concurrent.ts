@@ -37,14 +37,10 @@ export function mapSettings(
   const concurrency = o.concurrency === undefined
     ? 1
     : check.positiveInteger(what, "concurrency", o.concurrency, true);
-  const ordered = o.ordered === undefined
-    ? true
-    : check.boolean(what, "ordered", o.ordered);
+  const ordered = o.ordered === undefined ? true : check.boolean(what, "ordered", o.ordered);
   if (o.name !== undefined && (typeof o.name !== "string" || o.name === "")) {
     throw new TypeError(
-      `Cannot create ${what}: name must be a non-empty string, got ${
-        check.show(o.name)
-      }`,
+      `Cannot create ${what}: name must be a non-empty string, got ${check.show(o.name)}`,
     );
   }
   const onError = o.onError === undefined
@@ -92,9 +88,7 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     super(settings.name, settings.concurrency);
     this.#task = task;
     this.#limit = settings.concurrency;
-    this.#buffer = settings.ordered
-      ? new ReorderBuffer(settings.concurrency)
-      : undefined;
+    this.#buffer = settings.ordered ? new ReorderBuffer(settings.concurrency) : undefined;
     this.#skip = settings.skip;
     this.#maxFailures = settings.maxFailures;
     this.watch(settings.signal);

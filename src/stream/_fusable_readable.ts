@@ -22,8 +22,7 @@ export interface Consumer<T> {
 }
 
 /** The consumers behind conveyor writables. */
-export const consumers: WeakMap<WritableStream<never>, Consumer<never>> =
-  new WeakMap();
+export const consumers: WeakMap<WritableStream<never>, Consumer<never>> = new WeakMap();
 
 /** A `ReadableStream` that links directly to conveyor stages. */
 export class FusableReadable<T> extends ReadableStream<T> {

@@ -71,7 +71,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> {
         },
         pull: () => {
           this.#pulled = true;
-          if (this.#wake !== undefined) this.progress();
+          if (this.#wake !== undefined || this.#upstream !== undefined) this.progress();
         },
         cancel: (reason) => {
           this.#outOpen = false;

@@ -18,12 +18,8 @@ function fail(
   expected: string,
   value: unknown,
 ): never {
-  const message = `Cannot create ${what}: ${option} must be ${expected}, got ${
-    show(value)
-  }`;
-  throw typeof value === "number"
-    ? new RangeError(message)
-    : new TypeError(message);
+  const message = `Cannot create ${what}: ${option} must be ${expected}, got ${show(value)}`;
+  throw typeof value === "number" ? new RangeError(message) : new TypeError(message);
 }
 
 /** A positive integer, or `Infinity` when `allowInfinity` is set. */
@@ -138,9 +134,7 @@ export function abortSignal(
   if (value === undefined) return undefined;
   if (!(value instanceof AbortSignal)) {
     throw new TypeError(
-      `Cannot create ${what}: signal must be an AbortSignal, got ${
-        show(value)
-      }`,
+      `Cannot create ${what}: signal must be an AbortSignal, got ${show(value)}`,
     );
   }
   return value;

@@ -103,9 +103,7 @@ export function batch<T>(size: number, options?: BatchOptions): BatchStage<T> {
   const what = "batch stage";
   check.positiveInteger(what, "size", size);
   const o = check.optionsBag(what, options);
-  const dropLast = o.dropLast === undefined
-    ? false
-    : check.boolean(what, "dropLast", o.dropLast);
+  const dropLast = o.dropLast === undefined ? false : check.boolean(what, "dropLast", o.dropLast);
   const maxWaitMs = o.maxWaitMs === undefined
     ? undefined
     : check.duration(what, "maxWaitMs", o.maxWaitMs);

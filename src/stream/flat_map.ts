@@ -32,9 +32,7 @@ function collect<O>(value: unknown): readonly O[] | PromiseLike<readonly O[]> {
     }
   }
   throw new TypeError(
-    `flatMap's function must return an iterable or async iterable, got ${
-      show(value)
-    }`,
+    `flatMap's function must return an iterable or async iterable, got ${show(value)}`,
   );
 }
 

@@ -47,9 +47,7 @@ export class StageError extends Error {
   constructor(stage: string, index: number, cause: unknown, detail?: string) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(
-      `Stage "${stage}" failed on item ${index}${
-        detail ? ` (${detail})` : ""
-      }: ${reason}`,
+      `Stage "${stage}" failed on item ${index}${detail ? ` (${detail})` : ""}: ${reason}`,
       { cause },
     );
     this.name = "StageError";

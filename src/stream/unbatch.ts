@@ -22,7 +22,7 @@ export class UnbatchStage<T> extends Stage<Iterable<T>, T> {
       return;
     }
     if (
-      chunk === null || typeof chunk !== "object" || !(Symbol.iterator in chunk)
+      chunk === null || chunk === undefined || !(Symbol.iterator in Object(chunk))
     ) {
       return this.fail(
         new TypeError(

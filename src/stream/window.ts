@@ -77,8 +77,6 @@ export function window<T>(
   const what = "window stage";
   check.positiveInteger(what, "size", size);
   const o = check.optionsBag(what, options);
-  const step = o.step === undefined
-    ? 1
-    : check.positiveInteger(what, "step", o.step);
+  const step = o.step === undefined ? 1 : check.positiveInteger(what, "step", o.step);
   return new WindowStage<T>(size, step);
 }

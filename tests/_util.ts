@@ -1,0 +1,103 @@
+// Helpers shared by the tests.
+
+import { source } from "../mod.ts";
+
+/** Resolves after `ms`; rejects with the signal's reason when it aborts, clearing the timer. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Lets pending promise reactions and zero-delay timers run `turns` times. */
+export async function settle(turns = 10): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Waits (a bounded number of event-loop turns) until `condition` holds. */
+export async function eventually(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+/** A deterministic pseudo-random generator (mulberry32). */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A source of 0..n-1 that counts how many items were pulled and whether it was cancelled. */
+export function counted(n = Infinity): {
+  stream: ReadableStream<number>;
+  pulls: () => number;
+  cancelled: () => unknown[];
+} {
+  let pulls = 0;
+  const reasons: unknown[] = [];
+  const stream = new ReadableStream<number>({
+    pull(controller) {
+      if (pulls >= n) return controller.close();
+      controller.enqueue(pulls++);
+    },
+    cancel(reason) {
+      reasons.push(reason);
+    },
+  }, { highWaterMark: 0 });
+  return { stream, pulls: () => pulls, cancelled: () => reasons };
+}
+
+/**
+ * The two ways stages connect: "fused" (conveyor's `source` and stages piped
+ * straight into each other, linked directly) and "streams" (every link a
+ * standard pipe, as with foreign streams).
+ */
+export const modes = [
+  {
+    name: "fused",
+    from: <T>(items: Iterable<T> | AsyncIterable<T>): ReadableStream<T> => source(items),
+    pipe: <I, O>(s: ReadableStream<I>, t: TransformStream<I, O>): ReadableStream<O> =>
+      s.pipeThrough(t),
+    collect: <T>(s: ReadableStream<T>): Promise<T[]> => Array.fromAsync(s),
+  },
+  {
+    name: "streams",
+    from: <T>(items: Iterable<T> | AsyncIterable<T>): ReadableStream<T> =>
+      ReadableStream.from(items),
+    pipe: <I, O>(s: ReadableStream<I>, t: TransformStream<I, O>): ReadableStream<O> =>
+      s.pipeThrough(t, {}),
+    collect: readAll,
+  },
+] as const;
+
+/** Reads a stream to its end through a reader (the standard path). */
+export async function readAll<T>(stream: ReadableStream<T>): Promise<T[]> {
+  const reader = stream.getReader();
+  const out: T[] = [];
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return out;
+      out.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}

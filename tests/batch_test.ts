@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { batch, unbatch, window } from "../mod.ts";
+import { modes } from "./_util.ts";
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+for (const { name, from, pipe, collect } of modes) {
+  Deno.test(`batch() groups items and keeps a short last batch unless dropLast (${name})`, async () => {
+    assert.deepEqual(await collect(pipe(from(range(7)), batch(3))), [[0, 1, 2], [3, 4, 5], [6]]);
+    assert.deepEqual(await collect(pipe(from(range(7)), batch(3, { dropLast: true }))), [
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    assert.deepEqual(await collect(pipe(from(range(6)), batch(3, { dropLast: true }))), [
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    assert.deepEqual(await collect(pipe(from([]), batch(3))), []);
+  });
+
+  Deno.test(`batch() with maxWaitMs flushes a partial batch when the source stalls (${name})`, async () => {
+    const gate = Promise.withResolvers<void>();
+    async function* stalling() {
+      yield 0;
+      yield 1;
+      await gate.promise;
+      yield 2;
+      yield 3;
+      yield 4;
+    }
+    const reader = pipe(from(stalling()), batch<number>(3, { maxWaitMs: 5 })).getReader();
+    // Without the flush this read would wait for ever: the source waits for it.
+    assert.deepEqual(await reader.read(), { value: [0, 1], done: false });
+    gate.resolve();
+    assert.deepEqual(await reader.read(), { value: [2, 3, 4], done: false });
+    assert.deepEqual(await reader.read(), { value: undefined, done: true });
+  });
+
+  Deno.test(`batch() with maxWaitMs leaves no timer behind when cancelled (${name})`, async () => {
+    async function* slow() {
+      yield 0;
+      await new Promise(() => {});
+    }
+    const reader = pipe(from(slow()), batch<number>(3, { maxWaitMs: 60_000 })).getReader();
+    const pending = reader.read();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await reader.cancel("done");
+    assert.deepEqual(await pending, { value: undefined, done: true });
+  });
+
+  Deno.test(`unbatch() flattens batches and reverses batch() (${name})`, async () => {
+    const batches = await collect(pipe(from(range(10)), batch(4)));
+    assert.deepEqual(await collect(pipe(from(batches), unbatch<number>())), range(10));
+    assert.deepEqual(
+      await collect(pipe(from([new Set(["a", "b"]), [], "cd"]), unbatch<string>())),
+      ["a", "b", "c", "d"],
+    );
+  });
+
+  Deno.test(`unbatch() errors on a chunk that is not iterable (${name})`, async () => {
+    await assert.rejects(
+      collect(
+        pipe(from<unknown>([[1], 5]), unbatch<unknown>() as TransformStream<unknown, unknown>),
+      ),
+      (error: unknown) =>
+        error instanceof TypeError && /chunk 1 is not iterable, got 5/.test(error.message),
+    );
+  });
+
+  Deno.test(`window() slides by one, by step, and gives nothing for short input (${name})`, async () => {
+    assert.deepEqual(await collect(pipe(from(range(5)), window(2))), [[0, 1], [1, 2], [2, 3], [
+      3,
+      4,
+    ]]);
+    assert.deepEqual(await collect(pipe(from(range(2)), window(3))), []);
+    assert.deepEqual(await collect(pipe(from(range(7)), window(3, { step: 2 }))), [[0, 1, 2], [
+      2,
+      3,
+      4,
+    ], [4, 5, 6]]);
+    assert.deepEqual(await collect(pipe(from(range(8)), window(2, { step: 3 }))), [[0, 1], [3, 4], [
+      6,
+      7,
+    ]]);
+    assert.deepEqual(await collect(pipe(from(range(5)), window(1))), [[0], [1], [2], [3], [4]]);
+  });
+}
