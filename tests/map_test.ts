@@ -310,7 +310,9 @@ Deno.test("map() iteration stopped early cancels the source", async () => {
   const { source } = await import("../mod.ts");
   const seen: number[] = [];
   for await (
-    const x of source(numbers()).pipeThrough(map((x: number) => Promise.resolve(x), { concurrency: 4 }))
+    const x of source(numbers()).pipeThrough(
+      map((x: number) => Promise.resolve(x), { concurrency: 4 }),
+    )
   ) {
     seen.push(x);
     if (x === 5) break;

@@ -100,8 +100,7 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   /** Gives a result downstream (one `emit`, several, or none). */
   protected abstract deliver(value: R): void;
 
-  /** A snapshot of the stage's counters. */
-  stats(): StageStats {
+  override stats(): StageStats {
     return {
       name: this.name,
       itemsIn: this.itemsIn,

@@ -15,9 +15,10 @@
 
 import { consumers, FusableReadable } from "./_fusable_readable.ts";
 import type { Inlet, Outlet } from "./_port.ts";
+import type { StageStats, StageStream } from "./types.ts";
 
 /** Base class for stages; subclasses implement `accept` and maybe the hooks. */
-export abstract class Stage<I, O> extends TransformStream<I, O> {
+export abstract class Stage<I, O> extends TransformStream<I, O> implements StageStream<I, O> {
   /** The output side. */
   override readonly readable: ReadableStream<O>;
   /** The input side. */
@@ -135,6 +136,17 @@ export abstract class Stage<I, O> extends TransformStream<I, O> {
         } as Inlet<never>;
       },
     });
+  }
+
+  /** A snapshot of the stage's counters. */
+  stats(): StageStats {
+    return {
+      name: this.name,
+      itemsIn: this.itemsIn,
+      itemsOut: this.itemsOut,
+      failures: 0,
+      inFlight: 0,
+    };
   }
 
   /** Takes one chunk. Called when the stage had room. */

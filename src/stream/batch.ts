@@ -5,6 +5,7 @@
  */
 
 import { Stage } from "./_stage.ts";
+import type { StageStream } from "./types.ts";
 import * as check from "./_validate.ts";
 
 /** Options of `batch`. */
@@ -23,8 +24,7 @@ export interface BatchOptions {
   maxWaitMs?: number;
 }
 
-/** The stage `batch` returns. */
-export class BatchStage<T> extends Stage<T, T[]> {
+class BatchStage<T> extends Stage<T, T[]> {
   readonly #size: number;
   readonly #dropLast: boolean;
   readonly #maxWaitMs: number | undefined;
@@ -99,7 +99,7 @@ export class BatchStage<T> extends Stage<T, T[]> {
  * assert.deepEqual(full, [[0, 1, 2], [3, 4, 5]]);
  * ```
  */
-export function batch<T>(size: number, options?: BatchOptions): BatchStage<T> {
+export function batch<T>(size: number, options?: BatchOptions): StageStream<T, T[]> {
   const what = "batch stage";
   check.positiveInteger(what, "size", size);
   const o = check.optionsBag(what, options);

@@ -6,10 +6,9 @@
 
 import { ConcurrentStage, mapSettings, SKIP } from "./_concurrent.ts";
 import { callable } from "./_validate.ts";
-import type { MapOptions, TaskContext } from "./types.ts";
+import type { MapOptions, StageStream, TaskContext } from "./types.ts";
 
-/** The stage `filter` returns. */
-export class FilterStage<T> extends ConcurrentStage<T, unknown, T> {
+class FilterStage<T> extends ConcurrentStage<T, unknown, T> {
   protected result(item: T, keep: unknown): unknown {
     return keep ? item : SKIP;
   }
@@ -43,7 +42,7 @@ export class FilterStage<T> extends ConcurrentStage<T, unknown, T> {
 export function filter<T>(
   predicate: (item: T, ctx: TaskContext) => boolean | PromiseLike<boolean>,
   options?: MapOptions,
-): FilterStage<T> {
+): StageStream<T, T> {
   callable("filter stage", "predicate", predicate);
   return new FilterStage<T>(predicate, mapSettings("filter", options));
 }

@@ -6,12 +6,9 @@
 
 import { ConcurrentStage, mapSettings, type SKIP } from "./_concurrent.ts";
 import { callable, show } from "./_validate.ts";
-import type { MapOptions, TaskContext } from "./types.ts";
+import type { MapOptions, StageStream, TaskContext } from "./types.ts";
 
-type Many<O> = Iterable<O> | AsyncIterable<O>;
-
-/** The stage `flatMap` returns. */
-export class FlatMapStage<I, O> extends ConcurrentStage<I, readonly O[], O> {
+class FlatMapStage<I, O> extends ConcurrentStage<I, readonly O[], O> {
   protected result(_item: I, values: readonly O[]): readonly O[] | typeof SKIP {
     return values;
   }
@@ -61,9 +58,12 @@ function collect<O>(value: unknown): readonly O[] | PromiseLike<readonly O[]> {
  * ```
  */
 export function flatMap<I, O>(
-  fn: (item: I, ctx: TaskContext) => Many<O> | PromiseLike<Many<O>>,
+  fn: (
+    item: I,
+    ctx: TaskContext,
+  ) => Iterable<O> | AsyncIterable<O> | PromiseLike<Iterable<O> | AsyncIterable<O>>,
   options?: MapOptions,
-): FlatMapStage<I, O> {
+): StageStream<I, O> {
   callable("flatMap stage", "fn", fn);
   const task = (
     item: I,
@@ -74,7 +74,7 @@ export function flatMap<I, O>(
       value !== null && typeof value === "object" && "then" in value &&
       typeof value.then === "function"
     ) {
-      return (value as PromiseLike<Many<O>>).then(collect<O>);
+      return (value as PromiseLike<Iterable<O> | AsyncIterable<O>>).then(collect<O>);
     }
     return collect<O>(value);
   };

@@ -6,10 +6,9 @@
 
 import { ConcurrentStage, mapSettings, type SKIP } from "./_concurrent.ts";
 import { callable } from "./_validate.ts";
-import type { MapOptions, TaskContext } from "./types.ts";
+import type { MapOptions, StageStream, TaskContext } from "./types.ts";
 
-/** The stage `map` returns: a `TransformStream` with counters. */
-export class MapStage<I, O> extends ConcurrentStage<I, O, O> {
+class MapStage<I, O> extends ConcurrentStage<I, O, O> {
   protected result(_item: I, value: O): O | typeof SKIP {
     return value;
   }
@@ -51,7 +50,7 @@ export class MapStage<I, O> extends ConcurrentStage<I, O, O> {
 export function map<I, O>(
   fn: (item: I, ctx: TaskContext) => O | PromiseLike<O>,
   options?: MapOptions,
-): MapStage<I, Awaited<O>> {
+): StageStream<I, Awaited<O>> {
   callable("map stage", "fn", fn);
   return new MapStage<I, Awaited<O>>(
     fn as (item: I, ctx: TaskContext) => Awaited<O> | PromiseLike<Awaited<O>>,

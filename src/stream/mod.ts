@@ -15,13 +15,13 @@
  * @module
  */
 
-export { map, MapStage } from "./map.ts";
-export { filter, FilterStage } from "./filter.ts";
-export { flatMap, FlatMapStage } from "./flat_map.ts";
-export { batch, type BatchOptions, BatchStage } from "./batch.ts";
-export { unbatch, UnbatchStage } from "./unbatch.ts";
-export { window, type WindowOptions, WindowStage } from "./window.ts";
-export { prefetch, PrefetchStage } from "./prefetch.ts";
+export { map } from "./map.ts";
+export { filter } from "./filter.ts";
+export { flatMap } from "./flat_map.ts";
+export { batch, type BatchOptions } from "./batch.ts";
+export { unbatch } from "./unbatch.ts";
+export { window, type WindowOptions } from "./window.ts";
+export { prefetch } from "./prefetch.ts";
 export { source } from "./source.ts";
 export { StageError } from "./stage_error.ts";
-export type { MapOptions, StageStats, TaskContext } from "./types.ts";
+export type { MapOptions, StageStats, StageStream, TaskContext } from "./types.ts";

@@ -5,10 +5,10 @@
  */
 
 import { Stage } from "./_stage.ts";
+import type { StageStream } from "./types.ts";
 import * as check from "./_validate.ts";
 
-/** The stage `prefetch` returns. */
-export class PrefetchStage<T> extends Stage<T, T> {
+class PrefetchStage<T> extends Stage<T, T> {
   constructor(n: number) {
     super("prefetch", n);
   }
@@ -39,7 +39,7 @@ export class PrefetchStage<T> extends Stage<T, T> {
  * assert.deepEqual(await Array.fromAsync(out), [2, 3, 4]);
  * ```
  */
-export function prefetch<T>(n: number): PrefetchStage<T> {
+export function prefetch<T>(n: number): StageStream<T, T> {
   check.nonNegativeInteger("prefetch stage", "n", n);
   return new PrefetchStage<T>(n);
 }

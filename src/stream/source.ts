@@ -9,8 +9,6 @@ import { FusableReadable } from "./_fusable_readable.ts";
 import type { Inlet, Outlet } from "./_port.ts";
 import { show } from "./_validate.ts";
 
-type Input<T> = Iterable<T> | AsyncIterable<T> | ReadableStream<T>;
-
 // Feeds a fused consumer straight from the iterator: a sync iterator is read
 // in a loop while the consumer is ready, an async one a step at a time.
 class Pump<T> implements Outlet<T> {
@@ -120,7 +118,9 @@ class Pump<T> implements Outlet<T> {
  * assert.deepEqual(await Array.fromAsync(out), [0, 1, 4, 9, 16]);
  * ```
  */
-export function source<T>(input: Input<T>): ReadableStream<T> {
+export function source<T>(
+  input: Iterable<T> | AsyncIterable<T> | ReadableStream<T>,
+): ReadableStream<T> {
   if (input instanceof ReadableStream) return input;
   let iterator: Iterator<T> | AsyncIterator<T>;
   let sync: boolean;

@@ -80,7 +80,47 @@ export interface TaskContext {
   readonly signal: AbortSignal;
 }
 
-/** Counters of a stage, as `stage.stats()` returns them. */
+/**
+ * What every conveyor stage is: a `TransformStream` with a name and counters.
+ *
+ * @typeParam I The input chunk type.
+ * @typeParam O The output chunk type.
+ *
+ * @example Reading a stage's counters
+ * ```ts
+ * import { map } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const stage = map((x: number) => {
+ *   if (x === 2) throw new Error("no twos");
+ *   return x;
+ * }, { onError: "skip", name: "no-twos" });
+ * await Array.fromAsync(ReadableStream.from([1, 2, 3]).pipeThrough(stage));
+ * assert.deepEqual(stage.stats(), { name: "no-twos", itemsIn: 3, itemsOut: 2, failures: 1, inFlight: 0 });
+ * ```
+ */
+export interface StageStream<I, O> extends TransformStream<I, O> {
+  /** The stage's name: the `name` option, or the kind of stage. */
+  readonly name: string;
+  /** A snapshot of the stage's counters. */
+  stats(): StageStats;
+}
+
+/**
+ * Counters of a stage, as `stage.stats()` returns them.
+ *
+ * @example Items in and out of a batch stage
+ * ```ts
+ * import { batch, type StageStats } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const stage = batch<number>(2);
+ * await Array.fromAsync(ReadableStream.from([1, 2, 3]).pipeThrough(stage));
+ * const stats: StageStats = stage.stats();
+ * assert.equal(stats.itemsIn, 3);
+ * assert.equal(stats.itemsOut, 2);
+ * ```
+ */
 export interface StageStats {
   /** The stage's name. */
   readonly name: string;

@@ -5,10 +5,10 @@
  */
 
 import { Stage } from "./_stage.ts";
+import type { StageStream } from "./types.ts";
 import { show } from "./_validate.ts";
 
-/** The stage `unbatch` returns. */
-export class UnbatchStage<T> extends Stage<Iterable<T>, T> {
+class UnbatchStage<T> extends Stage<Iterable<T>, T> {
   #index = 0;
 
   constructor() {
@@ -54,6 +54,6 @@ export class UnbatchStage<T> extends Stage<Iterable<T>, T> {
  * assert.deepEqual(await Array.fromAsync(out), [1, 2, 3]);
  * ```
  */
-export function unbatch<T>(): UnbatchStage<T> {
+export function unbatch<T>(): StageStream<Iterable<T>, T> {
   return new UnbatchStage<T>();
 }

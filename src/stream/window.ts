@@ -5,6 +5,7 @@
  */
 
 import { Stage } from "./_stage.ts";
+import type { StageStream } from "./types.ts";
 import * as check from "./_validate.ts";
 
 /** Options of `window`. */
@@ -18,8 +19,7 @@ export interface WindowOptions {
   step?: number;
 }
 
-/** The stage `window` returns. */
-export class WindowStage<T> extends Stage<T, T[]> {
+class WindowStage<T> extends Stage<T, T[]> {
   readonly #size: number;
   readonly #step: number;
   #items: T[] = [];
@@ -73,7 +73,7 @@ export class WindowStage<T> extends Stage<T, T[]> {
 export function window<T>(
   size: number,
   options?: WindowOptions,
-): WindowStage<T> {
+): StageStream<T, T[]> {
   const what = "window stage";
   check.positiveInteger(what, "size", size);
   const o = check.optionsBag(what, options);
