@@ -25,6 +25,7 @@ export {
   type BatchOptions,
   filter,
   flatMap,
+  lines,
   map,
   type MapOptions,
   prefetch,

@@ -85,3 +85,15 @@ for (const { name, from, pipe, collect } of modes) {
     assert.deepEqual(await collect(pipe(from(range(5)), window(1))), [[0], [1], [2], [3], [4]]);
   });
 }
+
+Deno.test("lines() splits text however the chunks cut it", async () => {
+  const { lines } = await import("../mod.ts");
+  const chunks = ["ab", "c\nde", "f\r", "\n\ng", "h\r\n", "last"];
+  for (const fused of [true, false]) {
+    const s = ReadableStream.from(chunks);
+    const out = fused ? s.pipeThrough(lines()) : s.pipeThrough(lines(), {});
+    assert.deepEqual(await Array.fromAsync(out), ["abc", "def", "", "gh", "last"]);
+  }
+  const trailing = ReadableStream.from(["x\n", "y\n"]).pipeThrough(lines());
+  assert.deepEqual(await Array.fromAsync(trailing), ["x", "y"]);
+});

@@ -22,6 +22,7 @@ export { batch, type BatchOptions } from "./batch.ts";
 export { unbatch } from "./unbatch.ts";
 export { window, type WindowOptions } from "./window.ts";
 export { prefetch } from "./prefetch.ts";
+export { lines } from "./lines.ts";
 export { source } from "./source.ts";
 export { StageError } from "./stage_error.ts";
 export type { MapOptions, StageStats, StageStream, TaskContext } from "./types.ts";
