@@ -1,0 +1,134 @@
+/**
+ * Side-by-side: 1,000,000 items through three `map` stages (an async no-op,
+ * concurrency 16, input order kept), with conveyor and with the tools people
+ * use for this in JavaScript today, in one run. Prints items/s and each
+ * tool's ratio to conveyor. `BENCH_N` and `BENCH_ROUNDS` change the size.
+ *
+ * @module
+ */
+
+import pMap, { pMapIterable } from "p-map";
+import { Readable } from "node:stream";
+import { map, source } from "../mod.ts";
+
+const N = Number(Deno.env.get("BENCH_N") ?? 1_000_000);
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
+const C = 16;
+const STAGES = 3;
+
+function* numbers(): Generator<number> {
+  for (let i = 0; i < N; i++) yield i;
+}
+const noop = async (x: number): Promise<number> => await x;
+
+/** What every contestant returns, to check that all did the same work. */
+type Result = { count: number; sum: number; ordered: boolean };
+
+async function drain(items: AsyncIterable<number> | Iterable<number>): Promise<Result> {
+  let count = 0, sum = 0, ordered = true;
+  for await (const x of items) {
+    if (x !== count) ordered = false;
+    count++;
+    sum += x;
+  }
+  return { count, sum, ordered };
+}
+
+// A TransformStream with the same semantics written the obvious way: keep up
+// to C promises, and once there are C, wait for the oldest before taking more.
+function naiveMap<I, O>(fn: (x: I) => Promise<O>, concurrency: number): TransformStream<I, O> {
+  const pending: Promise<O>[] = [];
+  return new TransformStream<I, O>({
+    async transform(chunk, controller) {
+      pending.push(fn(chunk));
+      if (pending.length >= concurrency) controller.enqueue(await pending.shift()!);
+    },
+    async flush(controller) {
+      while (pending.length > 0) controller.enqueue(await pending.shift()!);
+    },
+  });
+}
+
+// The same with async generators.
+async function* generatorMap<I, O>(
+  items: AsyncIterable<I> | Iterable<I>,
+  fn: (x: I) => Promise<O>,
+  concurrency: number,
+): AsyncGenerator<O> {
+  const pending: Promise<O>[] = [];
+  for await (const item of items) {
+    pending.push(fn(item));
+    if (pending.length >= concurrency) yield await pending.shift()!;
+  }
+  while (pending.length > 0) yield await pending.shift()!;
+}
+
+const contestants: Record<string, () => Promise<Result>> = {
+  "conveyor (source)": () => {
+    let s: ReadableStream<number> = source(numbers());
+    for (let i = 0; i < STAGES; i++) s = s.pipeThrough(map(noop, { concurrency: C }));
+    return drain(s);
+  },
+  "conveyor (ReadableStream.from)": () => {
+    let s: ReadableStream<number> = ReadableStream.from(numbers());
+    for (let i = 0; i < STAGES; i++) s = s.pipeThrough(map(noop, { concurrency: C }));
+    return drain(s);
+  },
+  "p-map pMapIterable": () => {
+    let s: AsyncIterable<number> | Iterable<number> = numbers();
+    for (let i = 0; i < STAGES; i++) s = pMapIterable(s, noop, { concurrency: C });
+    return drain(s);
+  },
+  "p-map pMap (arrays)": async () => {
+    let items: number[] = Array.from(numbers());
+    for (let i = 0; i < STAGES; i++) items = await pMap(items, noop, { concurrency: C });
+    return drain(items);
+  },
+  "node:stream Readable.map": () => {
+    let s = Readable.from(numbers());
+    for (let i = 0; i < STAGES; i++) s = s.map(noop, { concurrency: C });
+    return drain(s as AsyncIterable<number>);
+  },
+  "naive TransformStream chain": () => {
+    let s: ReadableStream<number> = ReadableStream.from(numbers());
+    for (let i = 0; i < STAGES; i++) s = s.pipeThrough(naiveMap(noop, C));
+    return drain(s);
+  },
+  "async generators": () => {
+    let s: AsyncIterable<number> | Iterable<number> = numbers();
+    for (let i = 0; i < STAGES; i++) s = generatorMap(s, noop, C);
+    return drain(s);
+  },
+};
+
+const expected: Result = { count: N, sum: (N * (N - 1)) / 2, ordered: true };
+const best: Record<string, number> = {};
+console.log(
+  `${
+    N.toLocaleString("en")
+  } items, ${STAGES} map stages (async no-op, concurrency ${C}, ordered), ` +
+    `best of ${ROUNDS} rounds, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
+);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, run] of Object.entries(contestants)) {
+    const start = performance.now();
+    const result = await run();
+    const seconds = (performance.now() - start) / 1000;
+    if (JSON.stringify(result) !== JSON.stringify(expected)) {
+      throw new Error(
+        `${name} gave ${JSON.stringify(result)}, expected ${JSON.stringify(expected)}`,
+      );
+    }
+    best[name] = Math.max(best[name] ?? 0, N / seconds);
+  }
+}
+
+const reference = best["conveyor (source)"]!;
+console.log(`\n${"contestant".padEnd(32)} ${"items/s".padStart(12)}  vs conveyor`);
+for (const [name, rate] of Object.entries(best)) {
+  console.log(
+    `${name.padEnd(32)} ${Math.round(rate).toLocaleString("en").padStart(12)}  ${
+      (rate / reference).toFixed(2)
+    }x`,
+  );
+}
