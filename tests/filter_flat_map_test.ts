@@ -45,3 +45,20 @@ for (const { name, from, pipe, collect } of modes) {
     });
   });
 }
+
+Deno.test("flatMap() stops delivering when the stage after it fails midway", async () => {
+  const { map, source } = await import("../mod.ts");
+  const seen: number[] = [];
+  const out = source([0, 1])
+    .pipeThrough(flatMap((x: number) => [x * 10, x * 10 + 1, x * 10 + 2]))
+    .pipeThrough(map((y: number) => {
+      seen.push(y);
+      if (y === 1) throw new Error("stop at 1");
+      return y;
+    }, { name: "after" }));
+  await assert.rejects(
+    Array.fromAsync(out),
+    (error: unknown) => error instanceof StageError && error.stage === "after",
+  );
+  assert.deepEqual(seen, [0, 1]);
+});

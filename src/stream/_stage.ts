@@ -125,6 +125,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
         return {
           ready: () => !this.finished && this.hasRoom(),
           push: (chunk: I) => {
+            if (this.finished) return;
             this.itemsIn++;
             this.accept(chunk);
           },
@@ -181,6 +182,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
 
   /** Gives one item downstream. */
   protected emit(value: O): void {
+    if (this.finished) return;
     this.itemsOut++;
     const inlet = this.#inlet;
     if (inlet === undefined) {
