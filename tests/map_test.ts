@@ -320,3 +320,20 @@ Deno.test("map() iteration stopped early cancels the source", async () => {
   assert.deepEqual(seen, [0, 1, 2, 3, 4, 5]);
   await eventually(() => cleanedUp, "the generator's finally");
 });
+
+Deno.test("map() with concurrency Infinity keeps order while thousands of results wait", async () => {
+  const gate = Promise.withResolvers<void>();
+  let done = 0;
+  const out = ReadableStream.from(Array.from({ length: 3000 }, (_, i) => i)).pipeThrough(
+    map(async (x: number) => {
+      if (x === 0) await gate.promise;
+      else await sleep(x % 3);
+      done++;
+      return x;
+    }, { concurrency: Infinity }),
+  );
+  const result = Array.fromAsync(out);
+  await eventually(() => done === 2999, "every item but the first to finish");
+  gate.resolve();
+  assert.deepEqual(await result, Array.from({ length: 3000 }, (_, i) => i));
+});
