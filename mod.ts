@@ -38,3 +38,21 @@ export {
   window,
   type WindowOptions,
 } from "./src/stream/mod.ts";
+export {
+  checkKernel,
+  isKernel,
+  isTransfer,
+  type Kernel,
+  kernel,
+  type KernelMeta,
+  type PoolMapOptions,
+  type PoolStats,
+  type RunOptions,
+  type Transfer,
+  transfer,
+  transferables,
+  WorkerCrashError,
+  WorkerPool,
+  type WorkerPoolOptions,
+  type WorkerStats,
+} from "./src/exec/mod.ts";

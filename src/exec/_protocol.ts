@@ -1,0 +1,36 @@
+// Messages between a pool and its workers (and, framed, its processes).
+
+/** Pool to worker: set up. `slot` holds the id of the task running now (-1: none). */
+export interface InitMessage {
+  type: "init";
+  slot: Int32Array<ArrayBufferLike>;
+}
+
+/** Pool to worker: run a kernel over a batch of inputs, one after another. */
+export interface RunMessage {
+  type: "run";
+  module: string;
+  exportName: string;
+  ids: number[];
+  inputs: unknown[];
+}
+
+/** Worker to pool: a batch is done. `errors` holds [position, error] for failed items. */
+export interface DoneMessage {
+  type: "done";
+  ids: number[];
+  values: unknown[];
+  errors: [number, unknown][];
+  busy: number;
+}
+
+/** Worker to pool: the worker is dying (an uncaught error, or close()). */
+export interface CrashMessage {
+  type: "crash";
+  cause: unknown;
+  /** The task running when it happened, or -1. */
+  taskId: number;
+}
+
+export type ToWorker = InitMessage | RunMessage;
+export type FromWorker = DoneMessage | CrashMessage;

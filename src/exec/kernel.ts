@@ -1,0 +1,115 @@
+/**
+ * Kernels: typed references to module exports, the unit of work that runs
+ * off the main thread.
+ *
+ * @module
+ */
+
+import { show } from "../stream/_validate.ts";
+
+/**
+ * Metadata a kernel can carry for the layers above (blllib-style operations
+ * read `stateful`, `batchSize` and `runInMaster`).
+ */
+export interface KernelMeta {
+  /** `true`: keeps state, runs in order in one worker; a number k: a sliding window of k inputs. */
+  readonly stateful?: boolean | number;
+  /** How many calls may be in flight at once. */
+  readonly batchSize?: number;
+  /** Run on the main thread instead. */
+  readonly runInMaster?: boolean;
+  /** Anything else, for the caller's own use. */
+  readonly [key: string]: unknown;
+}
+
+/**
+ * A reference to an export of a module: what a worker or a process imports
+ * and calls. Functions never cross threads; a kernel names where one lives.
+ *
+ * @typeParam F The export's function type, for typed call sites.
+ */
+export interface Kernel<F extends (...args: never[]) => unknown = (...args: never[]) => unknown> {
+  /** The module's absolute URL. */
+  readonly module: string;
+  /** The export's name (`"default"` for a default export). */
+  readonly exportName: string;
+  /** Metadata given at creation. */
+  readonly meta: KernelMeta;
+  /** Never set: carries `F` for type inference only. */
+  readonly signature?: F;
+}
+
+/**
+ * Makes a kernel: a typed reference to `exportName` of `module`. The
+ * export may be sync or async. `module` must be an absolute URL, usually
+ * `new URL("./kernels.ts", import.meta.url)`; the module is imported once
+ * per worker, the first time a task needs it.
+ *
+ * @typeParam F The export's type, e.g. `typeof import("./kernels.ts").resize`.
+ * @param module The module's URL.
+ * @param exportName The export's name.
+ * @param meta Metadata for the layers above.
+ * @returns The kernel reference.
+ * @throws {TypeError} When `module` is not an absolute URL, or `exportName` or `meta` has the wrong type.
+ *
+ * @example A reference to a kernel
+ * ```ts
+ * import { kernel } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square = kernel<(x: number) => number>(new URL("./kernels.ts", import.meta.url), "square");
+ * assert.equal(square.exportName, "square");
+ * assert(square.module.endsWith("/kernels.ts"));
+ * ```
+ */
+export function kernel<F extends (...args: never[]) => unknown>(
+  module: string | URL,
+  exportName: string = "default",
+  meta: KernelMeta = {},
+): Kernel<F> {
+  let url: URL;
+  if (module instanceof URL) {
+    url = module;
+  } else if (typeof module === "string" && URL.canParse(module)) {
+    url = new URL(module);
+  } else {
+    throw new TypeError(
+      `Cannot create kernel: module must be a URL or an absolute URL string (e.g. new URL("./kernels.ts", import.meta.url)), got ${
+        show(module)
+      }`,
+    );
+  }
+  if (typeof exportName !== "string" || exportName === "") {
+    throw new TypeError(
+      `Cannot create kernel: exportName must be a non-empty string, got ${show(exportName)}`,
+    );
+  }
+  if (meta === null || typeof meta !== "object" || Array.isArray(meta)) {
+    throw new TypeError(`Cannot create kernel: meta must be an object, got ${show(meta)}`);
+  }
+  return Object.freeze({ module: url.href, exportName, meta: Object.freeze({ ...meta }) });
+}
+
+/** Whether `value` has the shape of a kernel. */
+export function isKernel(value: unknown): value is Kernel {
+  if (value === null || typeof value !== "object") return false;
+  const k = value as Record<string, unknown>;
+  return typeof k.module === "string" && URL.canParse(k.module) &&
+    typeof k.exportName === "string" && k.exportName !== "" &&
+    k.meta !== null && typeof k.meta === "object";
+}
+
+/** Throws a `TypeError` naming `what` when `value` is not a kernel. */
+export function checkKernel(what: string, value: unknown): Kernel {
+  if (!isKernel(value)) {
+    throw new TypeError(
+      `${what}: expected a kernel made by kernel(module, exportName), got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** A kernel's name in messages: `export` of `module`. */
+export function kernelName(k: Kernel): string {
+  return `"${k.exportName}" of ${k.module}`;
+}

@@ -1,0 +1,30 @@
+/**
+ * Executors: kernels and the pools that run them off the main thread.
+ *
+ * @example A kernel on a worker pool
+ * ```ts
+ * import { kernel, WorkerPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square = kernel<(x: number) => number>(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "square",
+ * );
+ * await using pool = new WorkerPool({ size: 1 });
+ * assert.equal(await pool.run(square, 12), 144);
+ * ```
+ *
+ * @module
+ */
+
+export { checkKernel, isKernel, type Kernel, kernel, type KernelMeta } from "./kernel.ts";
+export { isTransfer, type Transfer, transfer, transferables } from "./transfer.ts";
+export { WorkerCrashError } from "./worker_crash_error.ts";
+export {
+  type PoolMapOptions,
+  type PoolStats,
+  type RunOptions,
+  WorkerPool,
+  type WorkerPoolOptions,
+  type WorkerStats,
+} from "./worker_pool.ts";

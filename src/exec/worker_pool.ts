@@ -1,0 +1,544 @@
+/**
+ * `WorkerPool`: kernels on a pool of module Web Workers.
+ *
+ * @module
+ */
+
+import { ConcurrentStage, mapSettings, type SKIP } from "../stream/_concurrent.ts";
+import * as check from "../stream/_validate.ts";
+import type { MapOptions, StageStream, TaskContext } from "../stream/types.ts";
+import { checkKernel, type Kernel, kernelName } from "./kernel.ts";
+import type { FromWorker, RunMessage, ToWorker } from "./_protocol.ts";
+import { WorkerCrashError } from "./worker_crash_error.ts";
+
+const HOST = new URL("./_worker_host.ts", import.meta.url);
+
+/** Options of `new WorkerPool()`. */
+export interface WorkerPoolOptions {
+  /**
+   * How many workers.
+   *
+   * @default {navigator.hardwareConcurrency}
+   */
+  size?: number;
+  /**
+   * The pool's name, used for the workers' names and in errors.
+   *
+   * @default {"conveyor"}
+   */
+  name?: string;
+  /**
+   * How many tasks may wait for a worker; `run` waits for room beyond that.
+   *
+   * @default {1024 × size}
+   */
+  maxQueue?: number;
+  /**
+   * The most inputs sent to a worker in one message when the queue is long.
+   *
+   * @default {64}
+   */
+  maxBatch?: number;
+}
+
+/** Options of `pool.run()`. */
+export interface RunOptions {
+  /** Objects to transfer with the input instead of copying (detached here afterwards). */
+  transfer?: Transferable[];
+  /** Aborting it rejects the task with the reason: a queued task is dropped, a running one's worker is replaced. */
+  signal?: AbortSignal;
+  /**
+   * How many times a task whose worker died is run again before it fails with `WorkerCrashError`.
+   *
+   * @default {0}
+   */
+  retries?: number;
+}
+
+/** Options of `pool.map()`: `MapOptions` plus what `run` takes per item. */
+export interface PoolMapOptions<I> extends MapOptions {
+  /** Picks what to transfer from each input, e.g. `(x) => [x.buffer]`. */
+  transfer?: (input: I) => Transferable[];
+  /**
+   * As in `RunOptions`.
+   *
+   * @default {0}
+   */
+  retries?: number;
+}
+
+/** One worker's counters. */
+export interface WorkerStats {
+  /** The worker's number; a replacement gets a new one. */
+  readonly id: number;
+  /** Tasks this worker finished. */
+  readonly tasksDone: number;
+  /** Milliseconds this worker spent running tasks. */
+  readonly busyMs: number;
+  /** Tasks sent to this worker and not finished yet. */
+  readonly queueLength: number;
+}
+
+/** A snapshot of a pool, as `stats()` returns it. */
+export interface PoolStats {
+  /** The pool's name. */
+  readonly name: string;
+  /** How many workers the pool keeps. */
+  readonly size: number;
+  /** Tasks waiting for a worker. */
+  readonly queued: number;
+  /** Tasks finished, by all workers, replaced ones included. */
+  readonly tasksDone: number;
+  /** Workers that died and were replaced. */
+  readonly crashes: number;
+  /** The live workers. */
+  readonly workers: readonly WorkerStats[];
+}
+
+interface Task {
+  readonly id: number;
+  readonly kernel: Kernel;
+  readonly input: unknown;
+  readonly transfer: Transferable[];
+  retries: number;
+  slot: Slot | undefined;
+  settled: boolean;
+  resolve(value: unknown): void;
+  reject(reason: unknown): void;
+  release?: () => void;
+}
+
+interface Slot {
+  readonly id: number;
+  readonly index: number;
+  readonly worker: Worker;
+  readonly current: Int32Array<ArrayBufferLike>;
+  readonly held: Map<number, Task>;
+  batches: number;
+  tasksDone: number;
+  busyMs: number;
+  alive: boolean;
+}
+
+/**
+ * A pool of module Web Workers that run kernels. Each worker imports a
+ * kernel's module once. Tasks go to the least-loaded worker; when many wait,
+ * several inputs travel in one message. A worker that dies is replaced, and
+ * the task it was running fails with `WorkerCrashError` (or runs again, with
+ * `retries`); its other tasks run elsewhere.
+ *
+ * @example Squares on two workers, as a stream
+ * ```ts
+ * import { kernel, WorkerPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square = kernel<(x: number) => number>(
+ *   new URL("./tests/fixtures/kernels.ts", import.meta.url),
+ *   "square",
+ * );
+ * await using pool = new WorkerPool({ size: 2 });
+ * assert.equal(await pool.run(square, 7), 49);
+ * const out = ReadableStream.from([1, 2, 3]).pipeThrough(pool.map(square));
+ * assert.deepEqual(await Array.fromAsync(out), [1, 4, 9]);
+ * ```
+ */
+export class WorkerPool implements AsyncDisposable {
+  readonly #name: string;
+  readonly #size: number;
+  readonly #maxQueue: number;
+  readonly #maxBatch: number;
+  readonly #slots: Slot[] = [];
+  #queue: (Task | undefined)[] = [];
+  #head = 0;
+  #queued = 0;
+  #roomWaiters: (() => void)[] = [];
+  #nextTask = 0;
+  #nextWorker = 0;
+  #tasksDone = 0;
+  #crashes = 0;
+  #closed = false;
+
+  /**
+   * Starts the workers.
+   *
+   * @param options `size`, `name`, `maxQueue`, `maxBatch`.
+   * @throws {RangeError} When a number is out of range.
+   * @throws {TypeError} When an option has the wrong type.
+   */
+  constructor(options?: WorkerPoolOptions) {
+    const what = "WorkerPool";
+    const o = check.optionsBag(what, options);
+    this.#size = o.size === undefined
+      ? navigator.hardwareConcurrency
+      : check.positiveInteger(what, "size", o.size);
+    if (o.name !== undefined && (typeof o.name !== "string" || o.name === "")) {
+      throw new TypeError(
+        `Cannot create WorkerPool: name must be a non-empty string, got ${check.show(o.name)}`,
+      );
+    }
+    this.#name = o.name ?? "conveyor";
+    this.#maxQueue = o.maxQueue === undefined
+      ? 1024 * this.#size
+      : check.positiveInteger(what, "maxQueue", o.maxQueue, true);
+    this.#maxBatch = o.maxBatch === undefined
+      ? 64
+      : check.positiveInteger(what, "maxBatch", o.maxBatch);
+    for (let i = 0; i < this.#size; i++) this.#slots.push(this.#spawn(i));
+  }
+
+  /** How many workers the pool keeps. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Runs `k` on `input` in a worker.
+   *
+   * @typeParam I The kernel's input type.
+   * @typeParam O The kernel's return type.
+   * @param k The kernel.
+   * @param input Its input (structured-cloned, or transferred with `transfer`).
+   * @param options `transfer`, `signal`, `retries`.
+   * @returns The kernel's result.
+   * @throws {WorkerCrashError} When the worker died while running the task.
+   */
+  async run<I, O>(k: Kernel<(input: I) => O>, input: I, options?: RunOptions): Promise<Awaited<O>> {
+    checkKernel("WorkerPool.run", k);
+    const o = check.optionsBag("WorkerPool.run", options);
+    const signal = check.abortSignal("WorkerPool.run", o.signal);
+    const retries = o.retries === undefined
+      ? 0
+      : check.count("WorkerPool.run", "retries", o.retries);
+    const transfer = o.transfer ?? [];
+    if (!Array.isArray(transfer)) {
+      throw new TypeError(`Cannot run: transfer must be an array, got ${check.show(transfer)}`);
+    }
+    signal?.throwIfAborted();
+    while (this.#queued >= this.#maxQueue && !this.#closed) await this.#room(signal);
+    if (this.#closed) throw new Error(`WorkerPool "${this.#name}" is closed`);
+    return await new Promise<Awaited<O>>((resolve, reject) => {
+      const task: Task = {
+        id: this.#nextTask++,
+        kernel: k,
+        input,
+        transfer,
+        retries,
+        slot: undefined,
+        settled: false,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      };
+      if (signal !== undefined) {
+        const onAbort = () => this.#abort(task, signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        task.release = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.#queue.push(task);
+      this.#queued++;
+      this.#dispatch();
+    });
+  }
+
+  /**
+   * A stage that runs `k` on every chunk in the pool, `concurrency` at once
+   * (default: 16 per worker), in input order unless `ordered: false`.
+   * Cancelling the stream drops its queued tasks and replaces the workers
+   * running its tasks.
+   *
+   * @typeParam I The kernel's input type.
+   * @typeParam O The kernel's return type.
+   * @param k The kernel.
+   * @param options `MapOptions`, plus `transfer` and `retries`.
+   * @returns A `TransformStream` from inputs to results.
+   * @throws {TypeError} When `k` is not a kernel or an option has the wrong type.
+   * @throws {RangeError} When a number is out of range.
+   */
+  map<I, O>(k: Kernel<(input: I) => O>, options?: PoolMapOptions<I>): StageStream<I, Awaited<O>> {
+    checkKernel("Cannot create pool map stage", k);
+    const what = "pool map stage";
+    const o = check.optionsBag(what, options);
+    const pick = o.transfer === undefined
+      ? undefined
+      : check.callable(what, "transfer", o.transfer);
+    const retries = o.retries === undefined ? 0 : check.count(what, "retries", o.retries);
+    const settings = mapSettings(o.name ?? k.exportName, {
+      ...o,
+      concurrency: o.concurrency ?? this.#size * 16,
+      name: o.name ?? k.exportName,
+    });
+    const task = (item: I, ctx: TaskContext) =>
+      this.run(k, item, { signal: ctx.signal, retries, ...(pick ? { transfer: pick(item) } : {}) });
+    return new PoolStage<I, Awaited<O>>(task, settings);
+  }
+
+  /** A snapshot of the pool's counters. */
+  stats(): PoolStats {
+    return {
+      name: this.#name,
+      size: this.#size,
+      queued: this.#queued,
+      tasksDone: this.#tasksDone,
+      crashes: this.#crashes,
+      workers: this.#slots.map((s) => ({
+        id: s.id,
+        tasksDone: s.tasksDone,
+        busyMs: s.busyMs,
+        queueLength: s.held.size,
+      })),
+    };
+  }
+
+  /**
+   * Stops every worker. Tasks not finished reject; later calls resolve at once.
+   *
+   * @returns When the workers are gone.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    const error = new Error(`WorkerPool "${this.#name}" was closed`);
+    for (const slot of this.#slots) {
+      slot.alive = false;
+      slot.worker.terminate();
+      for (const task of slot.held.values()) this.#settle(task, error, false);
+      slot.held.clear();
+    }
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const task = this.#queue[i];
+      if (task !== undefined) this.#settle(task, error, false);
+    }
+    this.#queue = [];
+    this.#head = this.#queued = 0;
+    for (const wake of this.#roomWaiters.splice(0)) wake();
+    return Promise.resolve();
+  }
+
+  /** Closes the pool. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #spawn(index: number): Slot {
+    const id = this.#nextWorker++;
+    const worker = new Worker(HOST, { type: "module", name: `${this.#name}-${id}` });
+    const current = new Int32Array(new SharedArrayBuffer(4));
+    current[0] = -1;
+    const slot: Slot = {
+      id,
+      index,
+      worker,
+      current,
+      held: new Map(),
+      batches: 0,
+      tasksDone: 0,
+      busyMs: 0,
+      alive: true,
+    };
+    worker.onmessage = (event: MessageEvent<FromWorker>) => this.#message(slot, event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#crashed(slot, event.error ?? new Error(event.message), Atomics.load(current, 0));
+    };
+    worker.onmessageerror = () => {
+      this.#crashed(slot, new Error("a message from the worker could not be read"), -1);
+    };
+    worker.postMessage({ type: "init", slot: current } satisfies ToWorker);
+    return slot;
+  }
+
+  #message(slot: Slot, message: FromWorker): void {
+    if (!slot.alive) return;
+    if (message.type === "crash") {
+      return this.#crashed(slot, message.cause, message.taskId);
+    }
+    slot.batches--;
+    slot.busyMs += message.busy;
+    const failed = message.errors.length > 0 ? new Map(message.errors) : undefined;
+    for (let i = 0; i < message.ids.length; i++) {
+      const task = slot.held.get(message.ids[i]!);
+      if (task === undefined) continue;
+      slot.held.delete(task.id);
+      slot.tasksDone++;
+      this.#tasksDone++;
+      if (failed?.has(i)) this.#settle(task, failed.get(i), false);
+      else this.#settle(task, message.values[i], true);
+    }
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    while (this.#queued > 0 && !this.#closed) {
+      let slot: Slot | undefined;
+      for (const s of this.#slots) {
+        if (s.batches < 2 && (slot === undefined || s.held.size < slot.held.size)) slot = s;
+      }
+      if (slot === undefined) return;
+      const limit = Math.min(
+        this.#maxBatch,
+        Math.max(1, Math.ceil(this.#queued / (2 * this.#size))),
+      );
+      const first = this.#peek()!;
+      const batch: Task[] = [];
+      while (batch.length < limit) {
+        const task = this.#peek();
+        if (
+          task === undefined || task.kernel.module !== first.kernel.module ||
+          task.kernel.exportName !== first.kernel.exportName
+        ) break;
+        this.#queue[this.#head++] = undefined;
+        this.#queued--;
+        batch.push(task);
+      }
+      this.#send(slot, batch);
+    }
+    this.#compact();
+    while (this.#roomWaiters.length > 0 && this.#queued < this.#maxQueue) {
+      this.#roomWaiters.shift()!();
+    }
+  }
+
+  #send(slot: Slot, batch: Task[]): void {
+    const message: RunMessage = {
+      type: "run",
+      module: batch[0]!.kernel.module,
+      exportName: batch[0]!.kernel.exportName,
+      ids: batch.map((t) => t.id),
+      inputs: batch.map((t) => t.input),
+    };
+    const transfer = batch.length === 1 ? batch[0]!.transfer : batch.flatMap((t) => t.transfer);
+    try {
+      slot.worker.postMessage(message, transfer);
+    } catch (error) {
+      // An input that cannot be cloned fails its own task; the rest go again.
+      const again: Task[] = [];
+      for (const task of batch) {
+        try {
+          structuredClone(task.input);
+          again.push(task);
+        } catch {
+          this.#settle(task, error, false);
+        }
+      }
+      if (again.length === batch.length) {
+        for (const task of batch) this.#settle(task, error, false);
+      } else {
+        this.#requeue(again);
+      }
+      return;
+    }
+    slot.batches++;
+    for (const task of batch) {
+      task.slot = slot;
+      slot.held.set(task.id, task);
+    }
+  }
+
+  #crashed(slot: Slot, cause: unknown, culprit: number): void {
+    if (!slot.alive) return;
+    slot.alive = false;
+    slot.worker.terminate();
+    this.#crashes++;
+    if (!this.#closed) this.#slots[slot.index] = this.#spawn(slot.index);
+    const again: Task[] = [];
+    for (const task of slot.held.values()) {
+      task.slot = undefined;
+      if (task.id !== culprit) {
+        again.push(task);
+      } else if (task.retries > 0) {
+        task.retries--;
+        again.push(task);
+      } else {
+        this.#settle(task, new WorkerCrashError(kernelName(task.kernel), slot.id, cause), false);
+      }
+    }
+    slot.held.clear();
+    this.#requeue(again);
+  }
+
+  #abort(task: Task, reason: unknown): void {
+    if (task.settled) return;
+    const slot = task.slot;
+    this.#settle(task, reason, false);
+    if (slot === undefined) {
+      // Still queued: drop it.
+      const at = this.#queue.indexOf(task, this.#head);
+      if (at !== -1) {
+        this.#queue[at] = undefined;
+        this.#queued--;
+        if (at === this.#head) this.#skipHoles();
+      }
+      this.#dispatch();
+    } else {
+      // Running: the only way to stop it is to replace its worker.
+      slot.held.delete(task.id);
+      this.#crashed(slot, reason, -1);
+    }
+  }
+
+  #settle(task: Task, outcome: unknown, ok: boolean): void {
+    if (task.settled) return;
+    task.settled = true;
+    task.release?.();
+    if (ok) task.resolve(outcome);
+    else task.reject(outcome);
+  }
+
+  #requeue(tasks: Task[]): void {
+    if (tasks.length === 0) return;
+    if (this.#closed) {
+      const error = new Error(`WorkerPool "${this.#name}" was closed`);
+      for (const task of tasks) this.#settle(task, error, false);
+      return;
+    }
+    tasks.sort((a, b) => a.id - b.id);
+    this.#queue = [...tasks, ...this.#queue.slice(this.#head)];
+    this.#head = 0;
+    this.#queued += tasks.length;
+    this.#dispatch();
+  }
+
+  #peek(): Task | undefined {
+    this.#skipHoles();
+    return this.#queue[this.#head];
+  }
+
+  #skipHoles(): void {
+    while (this.#head < this.#queue.length && this.#queue[this.#head] === undefined) this.#head++;
+  }
+
+  #compact(): void {
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #room(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.#roomWaiters.indexOf(wake);
+        if (at !== -1) this.#roomWaiters.splice(at, 1);
+        reject(signal!.reason);
+      };
+      const wake = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#roomWaiters.push(wake);
+    });
+  }
+}
+
+class PoolStage<I, O> extends ConcurrentStage<I, O, O> {
+  protected result(_item: I, value: O): O | typeof SKIP {
+    return value;
+  }
+
+  protected deliver(value: O): void {
+    this.emit(value);
+  }
+}
