@@ -1,6 +1,9 @@
 // Messages between a pool and its workers (and, framed, its processes).
 
-/** Pool to worker: set up. `slot` holds the id of the task running now (-1: none). */
+/**
+ * Pool to worker: set up. `slot[0]` holds the id of the task running now
+ * (-1: none); `slot[1..]` the ids of tasks withdrawn before they started.
+ */
 export interface InitMessage {
   type: "init";
   slot: Int32Array<ArrayBufferLike>;

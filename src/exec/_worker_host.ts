@@ -49,6 +49,19 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   else queue = queue.then(() => run(message));
 };
 
+// Whether the pool withdrew task `id` before it started (cells 1.. of the
+// shared slot); the cell is freed. The pool writes the id, then reads cell 0:
+// with this side writing cell 0 first, one of the two sees the other.
+function cancelled(id: number): boolean {
+  for (let i = 1; i < slot.length; i++) {
+    if (Atomics.load(slot, i) === id) {
+      Atomics.store(slot, i, -1);
+      return true;
+    }
+  }
+  return false;
+}
+
 async function run(message: RunMessage): Promise<void> {
   const started = performance.now();
   const { ids, inputs } = message;
@@ -70,6 +83,7 @@ async function run(message: RunMessage): Promise<void> {
       continue;
     }
     Atomics.store(slot, 0, ids[i]!);
+    if (cancelled(ids[i]!)) continue;
     try {
       let value = fn(inputs[i]);
       if (value instanceof Promise) value = await value;

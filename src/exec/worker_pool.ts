@@ -12,6 +12,8 @@ import type { FromWorker, RunMessage, ToWorker } from "./_protocol.ts";
 import { WorkerCrashError } from "./worker_crash_error.ts";
 
 const HOST = new URL("./_worker_host.ts", import.meta.url);
+// Shared cells per worker for withdrawing tasks that it holds but has not started.
+const CANCEL_CELLS = 16;
 
 /** Options of `new WorkerPool()`. */
 export interface WorkerPoolOptions {
@@ -133,7 +135,7 @@ interface Slot {
  * import assert from "node:assert/strict";
  *
  * const square = kernel<(x: number) => number>(
- *   new URL("./tests/fixtures/kernels.ts", import.meta.url),
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
  *   "square",
  * );
  * await using pool = new WorkerPool({ size: 2 });
@@ -321,8 +323,7 @@ export class WorkerPool implements AsyncDisposable {
   #spawn(index: number): Slot {
     const id = this.#nextWorker++;
     const worker = new Worker(HOST, { type: "module", name: `${this.#name}-${id}` });
-    const current = new Int32Array(new SharedArrayBuffer(4));
-    current[0] = -1;
+    const current = new Int32Array(new SharedArrayBuffer(4 * (1 + CANCEL_CELLS))).fill(-1);
     const slot: Slot = {
       id,
       index,
@@ -356,7 +357,10 @@ export class WorkerPool implements AsyncDisposable {
     const failed = message.errors.length > 0 ? new Map(message.errors) : undefined;
     for (let i = 0; i < message.ids.length; i++) {
       const task = slot.held.get(message.ids[i]!);
-      if (task === undefined) continue;
+      if (task === undefined) {
+        this.#forget(slot, message.ids[i]!);
+        continue;
+      }
       slot.held.delete(task.id);
       slot.tasksDone++;
       this.#tasksDone++;
@@ -469,10 +473,35 @@ export class WorkerPool implements AsyncDisposable {
       }
       this.#dispatch();
     } else {
-      // Running: the only way to stop it is to replace its worker.
+      const withdrawn = this.#withdraw(slot, task);
       slot.held.delete(task.id);
-      this.#crashed(slot, reason, -1);
+      // Running: the only way to stop it is to replace its worker.
+      if (!withdrawn) this.#crashed(slot, reason, -1);
     }
+  }
+
+  // Withdraws a task the worker holds but has not started (or has finished):
+  // false when it is running, or may be.
+  #withdraw(slot: Slot, task: Task): boolean {
+    const running = Atomics.load(slot.current, 0);
+    if (running === task.id) return false;
+    // The worker runs what it holds in the order it was sent: a task sent
+    // before the running one has finished, and its result is ignored.
+    for (const held of slot.held.values()) {
+      if (held === task) break;
+      if (held.id === running) return true;
+    }
+    for (let i = 1; i <= CANCEL_CELLS; i++) {
+      if (Atomics.compareExchange(slot.current, i, -1, task.id) === -1) {
+        return Atomics.load(slot.current, 0) !== task.id;
+      }
+    }
+    return false;
+  }
+
+  // Frees the cancel cell of a withdrawn task the worker finished anyway.
+  #forget(slot: Slot, id: number): void {
+    for (let i = 1; i <= CANCEL_CELLS; i++) Atomics.compareExchange(slot.current, i, id, -1);
   }
 
   #settle(task: Task, outcome: unknown, ok: boolean): void {
