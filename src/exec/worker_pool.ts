@@ -4,16 +4,20 @@
  * @module
  */
 
-import { ConcurrentStage, mapSettings, type SKIP } from "../stream/_concurrent.ts";
+import { mapSettings } from "../stream/_concurrent.ts";
 import * as check from "../stream/_validate.ts";
-import type { MapOptions, StageStream, TaskContext } from "../stream/types.ts";
+import type { MapOptions, StageStream } from "../stream/types.ts";
 import { checkKernel, type Kernel, kernelName } from "./kernel.ts";
+import { type PoolLike, PoolStage } from "./_pool_stage.ts";
 import type { FromWorker, RunMessage, ToWorker } from "./_protocol.ts";
+import { type Task, TaskQueue } from "./_task_queue.ts";
 import { WorkerCrashError } from "./worker_crash_error.ts";
 
 const HOST = new URL("./_worker_host.ts", import.meta.url);
 // Shared cells per worker for withdrawing tasks that it holds but has not started.
 const CANCEL_CELLS = 16;
+// How long a batch should keep a worker busy, once the kernel's time is known.
+const BATCH_MS = 2;
 
 /** Options of `new WorkerPool()`. */
 export interface WorkerPoolOptions {
@@ -97,19 +101,6 @@ export interface PoolStats {
   readonly workers: readonly WorkerStats[];
 }
 
-interface Task {
-  readonly id: number;
-  readonly kernel: Kernel;
-  readonly input: unknown;
-  readonly transfer: Transferable[];
-  retries: number;
-  slot: Slot | undefined;
-  settled: boolean;
-  resolve(value: unknown): void;
-  reject(reason: unknown): void;
-  release?: () => void;
-}
-
 interface Slot {
   readonly id: number;
   readonly index: number;
@@ -150,10 +141,17 @@ export class WorkerPool implements AsyncDisposable {
   readonly #maxQueue: number;
   readonly #maxBatch: number;
   readonly #slots: Slot[] = [];
-  #queue: (Task | undefined)[] = [];
-  #head = 0;
-  #queued = 0;
+  readonly #queue = new TaskQueue();
+  /** What `map()` stages use of this pool. */
+  readonly #port: PoolLike = {
+    waitForRoom: (signal) => this.#waitForRoom(signal),
+    submit: (k, input, transfer, retries, signal, group) =>
+      this.#submit(k, input, transfer, retries, signal, group),
+    abort: (task, reason) => this.#abort(task, reason),
+  };
+  readonly #taskMs = new Map<string, number>();
   #roomWaiters: (() => void)[] = [];
+  #scheduled = false;
   #nextTask = 0;
   #nextWorker = 0;
   #tasksDone = 0;
@@ -216,34 +214,15 @@ export class WorkerPool implements AsyncDisposable {
       throw new TypeError(`Cannot run: transfer must be an array, got ${check.show(transfer)}`);
     }
     signal?.throwIfAborted();
-    while (this.#queued >= this.#maxQueue && !this.#closed) await this.#room(signal);
-    if (this.#closed) throw new Error(`WorkerPool "${this.#name}" is closed`);
-    return await new Promise<Awaited<O>>((resolve, reject) => {
-      const task: Task = {
-        id: this.#nextTask++,
-        kernel: k,
-        input,
-        transfer,
-        retries,
-        slot: undefined,
-        settled: false,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-      };
-      if (signal !== undefined) {
-        const onAbort = () => this.#abort(task, signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-        task.release = () => signal.removeEventListener("abort", onAbort);
-      }
-      this.#queue.push(task);
-      this.#queued++;
-      this.#dispatch();
-    });
+    const room = this.#waitForRoom(signal);
+    if (room !== undefined) await room;
+    return await (this.#submit(k, input, transfer, retries, signal) as Promise<Awaited<O>>);
   }
 
   /**
    * A stage that runs `k` on every chunk in the pool, `concurrency` at once
-   * (default: 16 per worker), in input order unless `ordered: false`.
+   * (default: 32 per worker; raise it for tiny kernels, lower it for big
+   * items), in input order unless `ordered: false`.
    * Cancelling the stream drops its queued tasks and replaces the workers
    * running its tasks.
    *
@@ -265,12 +244,10 @@ export class WorkerPool implements AsyncDisposable {
     const retries = o.retries === undefined ? 0 : check.count(what, "retries", o.retries);
     const settings = mapSettings(o.name ?? k.exportName, {
       ...o,
-      concurrency: o.concurrency ?? this.#size * 16,
+      concurrency: o.concurrency ?? this.#size * 32,
       name: o.name ?? k.exportName,
     });
-    const task = (item: I, ctx: TaskContext) =>
-      this.run(k, item, { signal: ctx.signal, retries, ...(pick ? { transfer: pick(item) } : {}) });
-    return new PoolStage<I, Awaited<O>>(task, settings);
+    return new PoolStage<I, Awaited<O>>(this.#port, k, pick, retries, settings);
   }
 
   /** A snapshot of the pool's counters. */
@@ -278,7 +255,7 @@ export class WorkerPool implements AsyncDisposable {
     return {
       name: this.#name,
       size: this.#size,
-      queued: this.#queued,
+      queued: this.#queue.size,
       tasksDone: this.#tasksDone,
       crashes: this.#crashes,
       workers: this.#slots.map((s) => ({
@@ -298,19 +275,14 @@ export class WorkerPool implements AsyncDisposable {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    const error = new Error(`WorkerPool "${this.#name}" was closed`);
+    const error = this.#closedError();
     for (const slot of this.#slots) {
       slot.alive = false;
       slot.worker.terminate();
       for (const task of slot.held.values()) this.#settle(task, error, false);
       slot.held.clear();
     }
-    for (let i = this.#head; i < this.#queue.length; i++) {
-      const task = this.#queue[i];
-      if (task !== undefined) this.#settle(task, error, false);
-    }
-    this.#queue = [];
-    this.#head = this.#queued = 0;
+    for (const task of this.#queue.drain()) this.#settle(task, error, false);
     for (const wake of this.#roomWaiters.splice(0)) wake();
     return Promise.resolve();
   }
@@ -318,6 +290,85 @@ export class WorkerPool implements AsyncDisposable {
   /** Closes the pool. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /** Resolves once the queue has room (at once, usually). */
+  #waitForRoom(signal: AbortSignal | undefined): Promise<void> | undefined {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#queue.size < this.#maxQueue) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.#roomWaiters.indexOf(wake);
+        if (at !== -1) this.#roomWaiters.splice(at, 1);
+        reject(signal!.reason);
+      };
+      const wake = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#roomWaiters.push(wake);
+    }).then(() => this.#waitForRoom(signal));
+  }
+
+  /**
+   * Queues a task (the caller checked its arguments and made room). `signal`
+   * aborts this task; `group` collects tasks that a stream aborts together.
+   */
+  #submit(
+    k: Kernel,
+    input: unknown,
+    transfer: readonly Transferable[],
+    retries: number,
+    signal?: AbortSignal,
+    group?: Set<Task>,
+  ): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const task: Task = {
+        id: this.#nextTask++,
+        kernel: k,
+        input,
+        transfer,
+        retries,
+        holder: undefined,
+        settled: false,
+        resolve,
+        reject,
+        release: undefined,
+      };
+      if (signal !== undefined) {
+        const onAbort = () => this.#abort(task, signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        task.release = () => signal.removeEventListener("abort", onAbort);
+      } else if (group !== undefined) {
+        group.add(task);
+        task.release = () => group.delete(task);
+      }
+      this.#queue.push(task);
+      this.#schedule();
+    });
+  }
+
+  /** Rejects a task with `reason`: a queued one is dropped, a running one's worker replaced. */
+  #abort(task: Task, reason: unknown): void {
+    if (task.settled) return;
+    const slot = task.holder as Slot | undefined;
+    this.#settle(task, reason, false);
+    if (slot === undefined) {
+      this.#queue.remove(task);
+      this.#schedule();
+    } else {
+      const withdrawn = this.#withdraw(slot, task);
+      slot.held.delete(task.id);
+      // Running: the only way to stop it is to replace its worker.
+      if (!withdrawn) this.#crashed(slot, reason, -1);
+    }
+  }
+
+  #closedError(): Error {
+    return new Error(`WorkerPool "${this.#name}" was closed`);
   }
 
   #spawn(index: number): Slot {
@@ -355,50 +406,73 @@ export class WorkerPool implements AsyncDisposable {
     slot.batches--;
     slot.busyMs += message.busy;
     const failed = message.errors.length > 0 ? new Map(message.errors) : undefined;
+    let kernel: Kernel | undefined;
     for (let i = 0; i < message.ids.length; i++) {
       const task = slot.held.get(message.ids[i]!);
       if (task === undefined) {
         this.#forget(slot, message.ids[i]!);
         continue;
       }
+      kernel = task.kernel;
       slot.held.delete(task.id);
       slot.tasksDone++;
       this.#tasksDone++;
       if (failed?.has(i)) this.#settle(task, failed.get(i), false);
       else this.#settle(task, message.values[i], true);
     }
-    this.#dispatch();
+    if (kernel !== undefined) {
+      // A running average of the kernel's time per item sizes its batches.
+      const key = kernel.module + "#" + kernel.exportName;
+      const ms = message.busy / message.ids.length;
+      const before = this.#taskMs.get(key);
+      this.#taskMs.set(key, before === undefined ? ms : before * 0.8 + ms * 0.2);
+    }
+    this.#schedule();
+  }
+
+  // Dispatch runs once per turn of the microtask queue, so that tasks queued
+  // together (a burst from a stream) travel together.
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#dispatch();
+    });
   }
 
   #dispatch(): void {
-    while (this.#queued > 0 && !this.#closed) {
+    while (this.#queue.size > 0 && !this.#closed) {
       let slot: Slot | undefined;
       for (const s of this.#slots) {
         if (s.batches < 2 && (slot === undefined || s.held.size < slot.held.size)) slot = s;
       }
-      if (slot === undefined) return;
-      const limit = Math.min(
-        this.#maxBatch,
-        Math.max(1, Math.ceil(this.#queued / (2 * this.#size))),
-      );
-      const first = this.#peek()!;
+      if (slot === undefined) break;
+      const first = this.#queue.peek()!;
       const batch: Task[] = [];
+      const limit = this.#batchLimit(first.kernel);
       while (batch.length < limit) {
-        const task = this.#peek();
+        const task = this.#queue.peek();
         if (
           task === undefined || task.kernel.module !== first.kernel.module ||
           task.kernel.exportName !== first.kernel.exportName
         ) break;
-        this.#queue[this.#head++] = undefined;
-        this.#queued--;
-        batch.push(task);
+        batch.push(this.#queue.shift()!);
       }
       this.#send(slot, batch);
     }
-    this.#compact();
-    while (this.#roomWaiters.length > 0 && this.#queued < this.#maxQueue) {
+    while (this.#roomWaiters.length > 0 && this.#queue.size < this.#maxQueue) {
       this.#roomWaiters.shift()!();
     }
+  }
+
+  // Enough items to keep a worker busy for about BATCH_MS, spread over the
+  // workers, and one at a time for a kernel not yet timed.
+  #batchLimit(k: Kernel): number {
+    const ms = this.#taskMs.get(k.module + "#" + k.exportName);
+    const byTime = ms === undefined ? 1 : Math.ceil(BATCH_MS / Math.max(ms, 1e-3));
+    const share = Math.ceil(this.#queue.size / this.#size);
+    return Math.max(1, Math.min(this.#maxBatch, byTime, share));
   }
 
   #send(slot: Slot, batch: Task[]): void {
@@ -411,7 +485,7 @@ export class WorkerPool implements AsyncDisposable {
     };
     const transfer = batch.length === 1 ? batch[0]!.transfer : batch.flatMap((t) => t.transfer);
     try {
-      slot.worker.postMessage(message, transfer);
+      slot.worker.postMessage(message, transfer as Transferable[]);
     } catch (error) {
       // An input that cannot be cloned fails its own task; the rest go again.
       const again: Task[] = [];
@@ -432,7 +506,7 @@ export class WorkerPool implements AsyncDisposable {
     }
     slot.batches++;
     for (const task of batch) {
-      task.slot = slot;
+      task.holder = slot;
       slot.held.set(task.id, task);
     }
   }
@@ -445,7 +519,7 @@ export class WorkerPool implements AsyncDisposable {
     if (!this.#closed) this.#slots[slot.index] = this.#spawn(slot.index);
     const again: Task[] = [];
     for (const task of slot.held.values()) {
-      task.slot = undefined;
+      task.holder = undefined;
       if (task.id !== culprit) {
         again.push(task);
       } else if (task.retries > 0) {
@@ -457,27 +531,6 @@ export class WorkerPool implements AsyncDisposable {
     }
     slot.held.clear();
     this.#requeue(again);
-  }
-
-  #abort(task: Task, reason: unknown): void {
-    if (task.settled) return;
-    const slot = task.slot;
-    this.#settle(task, reason, false);
-    if (slot === undefined) {
-      // Still queued: drop it.
-      const at = this.#queue.indexOf(task, this.#head);
-      if (at !== -1) {
-        this.#queue[at] = undefined;
-        this.#queued--;
-        if (at === this.#head) this.#skipHoles();
-      }
-      this.#dispatch();
-    } else {
-      const withdrawn = this.#withdraw(slot, task);
-      slot.held.delete(task.id);
-      // Running: the only way to stop it is to replace its worker.
-      if (!withdrawn) this.#crashed(slot, reason, -1);
-    }
   }
 
   // Withdraws a task the worker holds but has not started (or has finished):
@@ -515,59 +568,11 @@ export class WorkerPool implements AsyncDisposable {
   #requeue(tasks: Task[]): void {
     if (tasks.length === 0) return;
     if (this.#closed) {
-      const error = new Error(`WorkerPool "${this.#name}" was closed`);
+      const error = this.#closedError();
       for (const task of tasks) this.#settle(task, error, false);
       return;
     }
-    tasks.sort((a, b) => a.id - b.id);
-    this.#queue = [...tasks, ...this.#queue.slice(this.#head)];
-    this.#head = 0;
-    this.#queued += tasks.length;
-    this.#dispatch();
-  }
-
-  #peek(): Task | undefined {
-    this.#skipHoles();
-    return this.#queue[this.#head];
-  }
-
-  #skipHoles(): void {
-    while (this.#head < this.#queue.length && this.#queue[this.#head] === undefined) this.#head++;
-  }
-
-  #compact(): void {
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-  }
-
-  #room(signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const at = this.#roomWaiters.indexOf(wake);
-        if (at !== -1) this.#roomWaiters.splice(at, 1);
-        reject(signal!.reason);
-      };
-      const wake = () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#roomWaiters.push(wake);
-    });
-  }
-}
-
-class PoolStage<I, O> extends ConcurrentStage<I, O, O> {
-  protected result(_item: I, value: O): O | typeof SKIP {
-    return value;
-  }
-
-  protected deliver(value: O): void {
-    this.emit(value);
+    this.#queue.unshift(tasks);
+    this.#schedule();
   }
 }
