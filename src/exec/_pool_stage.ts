@@ -18,6 +18,8 @@ export interface PoolLike {
     group?: Set<Task>,
   ): Promise<unknown>;
   abort(task: Task, reason: unknown): void;
+  /** How many tasks of a kernel (by `module#export`) keep the pool busy. */
+  wanted(key: string): number;
 }
 
 type Settings = ConstructorParameters<typeof ConcurrentStage>[1];
@@ -26,6 +28,8 @@ type Settings = ConstructorParameters<typeof ConcurrentStage>[1];
 export class PoolStage<I, O> extends ConcurrentStage<I, O, O> {
   readonly #pool: PoolLike;
   readonly #group: Set<Task>;
+  /** The kernel's key, when the pool decides how many tasks run at once. */
+  readonly #adaptive: string | undefined;
 
   constructor(
     pool: PoolLike,
@@ -33,6 +37,7 @@ export class PoolStage<I, O> extends ConcurrentStage<I, O, O> {
     pick: ((input: I) => Transferable[]) | undefined,
     retries: number,
     settings: Settings,
+    adaptive: boolean,
   ) {
     const none: readonly Transferable[] = [];
     const group = new Set<Task>();
@@ -44,6 +49,12 @@ export class PoolStage<I, O> extends ConcurrentStage<I, O, O> {
     }, settings);
     this.#pool = pool;
     this.#group = group;
+    this.#adaptive = adaptive ? k.module + "#" + k.exportName : undefined;
+  }
+
+  protected override hasRoom(): boolean {
+    if (!super.hasRoom()) return false;
+    return this.#adaptive === undefined || this.active < this.#pool.wanted(this.#adaptive);
   }
 
   protected result(_item: I, value: O): O | typeof SKIP {

@@ -18,6 +18,8 @@ const HOST = new URL("./_worker_host.ts", import.meta.url);
 const CANCEL_CELLS = 16;
 // How long a batch should keep a worker busy, once the kernel's time is known.
 const BATCH_MS = 2;
+// How many batches per worker a `map()` stage keeps in flight by default.
+const IN_FLIGHT_BATCHES = 4;
 
 /** Options of `new WorkerPool()`. */
 export interface WorkerPoolOptions {
@@ -148,6 +150,7 @@ export class WorkerPool implements AsyncDisposable {
     submit: (k, input, transfer, retries, signal, group) =>
       this.#submit(k, input, transfer, retries, signal, group),
     abort: (task, reason) => this.#abort(task, reason),
+    wanted: (key) => IN_FLIGHT_BATCHES * this.#size * this.#batchByTime(key),
   };
   readonly #taskMs = new Map<string, number>();
   #roomWaiters: (() => void)[] = [];
@@ -220,9 +223,11 @@ export class WorkerPool implements AsyncDisposable {
   }
 
   /**
-   * A stage that runs `k` on every chunk in the pool, `concurrency` at once
-   * (default: 32 per worker; raise it for tiny kernels, lower it for big
-   * items), in input order unless `ordered: false`.
+   * A stage that runs `k` on every chunk in the pool, in input order unless
+   * `ordered: false`. Without `concurrency`, the stage keeps about four
+   * batches per worker in flight, sized by the kernel's measured time: a
+   * few items per worker for a slow kernel, up to `4 × maxBatch` per worker
+   * for a tiny one. Set `concurrency` to bound memory for big items.
    * Cancelling the stream drops its queued tasks and replaces the workers
    * running its tasks.
    *
@@ -242,12 +247,13 @@ export class WorkerPool implements AsyncDisposable {
       ? undefined
       : check.callable(what, "transfer", o.transfer);
     const retries = o.retries === undefined ? 0 : check.count(what, "retries", o.retries);
+    const adaptive = o.concurrency === undefined;
     const settings = mapSettings(o.name ?? k.exportName, {
       ...o,
-      concurrency: o.concurrency ?? this.#size * 32,
+      concurrency: o.concurrency ?? IN_FLIGHT_BATCHES * this.#size * this.#maxBatch,
       name: o.name ?? k.exportName,
     });
-    return new PoolStage<I, Awaited<O>>(this.#port, k, pick, retries, settings);
+    return new PoolStage<I, Awaited<O>>(this.#port, k, pick, retries, settings, adaptive);
   }
 
   /** A snapshot of the pool's counters. */
@@ -469,10 +475,16 @@ export class WorkerPool implements AsyncDisposable {
   // Enough items to keep a worker busy for about BATCH_MS, spread over the
   // workers, and one at a time for a kernel not yet timed.
   #batchLimit(k: Kernel): number {
-    const ms = this.#taskMs.get(k.module + "#" + k.exportName);
-    const byTime = ms === undefined ? 1 : Math.ceil(BATCH_MS / Math.max(ms, 1e-3));
     const share = Math.ceil(this.#queue.size / this.#size);
-    return Math.max(1, Math.min(this.#maxBatch, byTime, share));
+    return Math.max(1, Math.min(this.#batchByTime(k.module + "#" + k.exportName), share));
+  }
+
+  // How many items of a kernel keep a worker busy for about BATCH_MS (one
+  // while its time is unknown), at most maxBatch.
+  #batchByTime(key: string): number {
+    const ms = this.#taskMs.get(key);
+    if (ms === undefined) return 1;
+    return Math.min(this.#maxBatch, Math.ceil(BATCH_MS / Math.max(ms, 1e-3)));
   }
 
   #send(slot: Slot, batch: Task[]): void {

@@ -130,6 +130,11 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     }
   }
 
+  /** Tasks started and not yet delivered (in flight or waiting for order). */
+  protected get active(): number {
+    return this.#active;
+  }
+
   protected override hasRoom(): boolean {
     return this.#active < this.#limit && this.#active < this.desiredSize;
   }

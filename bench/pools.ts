@@ -1,0 +1,120 @@
+/**
+ * Side-by-side for the pools, in one run:
+ *
+ * (a) 200,000 trivial items (`x => x + 1`) through `pool.map` with 2
+ *     workers, against Piscina (npm) with 2 threads running the same kernel
+ *     in the same Deno process; items/s and the ratio.
+ * (b) A CPU-bound kernel (about 1 ms of arithmetic per item, 400 items)
+ *     through `pool.map` with 1 worker and with 2: the speedup.
+ *
+ * `BENCH_POOL_N`, `BENCH_CPU_N` and `BENCH_ROUNDS` change the sizes.
+ *
+ * @module
+ */
+
+import Piscina from "piscina";
+import { kernel, source, WorkerPool } from "../mod.ts";
+import { burn, increment } from "./fixtures/pool_kernels.ts";
+
+const N = Number(Deno.env.get("BENCH_POOL_N") ?? 200_000);
+const CPU_N = Number(Deno.env.get("BENCH_CPU_N") ?? 400);
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
+const MODULE = new URL("./fixtures/pool_kernels.ts", import.meta.url);
+const incrementK = kernel<typeof increment>(MODULE, "increment");
+const burnK = kernel<typeof burn>(MODULE, "burn");
+
+function* range(n: number): Generator<number> {
+  for (let i = 0; i < n; i++) yield i;
+}
+
+/** Checks that a stream of results is `expected`, in order. */
+async function check(
+  items: AsyncIterable<number> | Iterable<number>,
+  expected: readonly number[],
+): Promise<void> {
+  let i = 0;
+  for await (const x of items) {
+    if (x !== expected[i]) throw new Error(`item ${i}: got ${x}, expected ${expected[i]}`);
+    i++;
+  }
+  if (i !== expected.length) throw new Error(`got ${i} items, expected ${expected.length}`);
+}
+
+/** Items/s of the best of `ROUNDS` runs of `run` over `n` items. */
+async function best(n: number, run: () => Promise<void>): Promise<number> {
+  let rate = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const start = performance.now();
+    await run();
+    rate = Math.max(rate, n / ((performance.now() - start) / 1000));
+  }
+  return rate;
+}
+
+function row(name: string, rate: number, ratio: string): void {
+  console.log(
+    `${name.padEnd(40)} ${Math.round(rate).toLocaleString("en").padStart(12)}  ${ratio}`,
+  );
+}
+
+console.log(
+  `Pools, best of ${ROUNDS} rounds, Deno ${Deno.version.deno}, ` +
+    `${navigator.hardwareConcurrency} cores`,
+);
+
+// (a) Trivial items: the cost of a task round trip.
+console.log(`\n(a) ${N.toLocaleString("en")} items of x => x + 1, 2 workers`);
+console.log(`${"contestant".padEnd(40)} ${"items/s".padStart(12)}  vs conveyor`);
+const increments = Array.from(range(N), increment);
+const rates: Record<string, number> = {};
+{
+  await using pool = new WorkerPool({ size: 2 });
+  rates["conveyor WorkerPool.map"] = await best(
+    N,
+    () => check(source(range(N)).pipeThrough(pool.map(incrementK)), increments),
+  );
+}
+{
+  const piscina = new Piscina({
+    filename: MODULE.href,
+    name: "increment",
+    minThreads: 2,
+    maxThreads: 2,
+  });
+  try {
+    // Piscina's own way: every task submitted at once, results awaited in order.
+    rates["Piscina run (all submitted at once)"] = await best(
+      N,
+      () =>
+        Promise.all(Array.from(range(N), (i) => piscina.run(i) as Promise<number>))
+          .then((results) => check(results, increments)),
+    );
+  } finally {
+    await piscina.destroy();
+  }
+}
+const reference = rates["conveyor WorkerPool.map"]!;
+for (const [name, rate] of Object.entries(rates)) {
+  row(name, rate, `${(rate / reference).toFixed(3)}x`);
+}
+const piscinaRate = rates["Piscina run (all submitted at once)"]!;
+console.log(`conveyor / Piscina: ${(reference / piscinaRate).toFixed(1)}x (target: at least 10x)`);
+
+// (b) CPU-bound items: does a second worker double the rate?
+console.log(`\n(b) ${CPU_N} items of a ~1 ms CPU-bound kernel`);
+console.log(`${"workers".padEnd(40)} ${"items/s".padStart(12)}  speedup`);
+const burns = Array.from(range(CPU_N), burn); // expected results, computed before timing
+const cpu: number[] = [];
+for (const size of [1, 2]) {
+  await using pool = new WorkerPool({ size });
+  await pool.run(burnK, 0); // load the module and warm the kernel up
+  cpu.push(
+    await best(CPU_N, () => check(source(range(CPU_N)).pipeThrough(pool.map(burnK)), burns)),
+  );
+  row(
+    `${size} worker${size === 1 ? "" : "s"}`,
+    cpu.at(-1)!,
+    `${(cpu.at(-1)! / cpu[0]!).toFixed(2)}x`,
+  );
+}
+console.log(`speedup 2 workers / 1: ${(cpu[1]! / cpu[0]!).toFixed(2)}x (target: at least 1.8x)`);
