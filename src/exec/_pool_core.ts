@@ -1,0 +1,463 @@
+// The scheduling behind WorkerPool and ProcessPool: a bounded FIFO of tasks,
+// least-loaded dispatch in batches sized by each kernel's measured time,
+// aborts, and the replacement of workers that die. What a worker is (a Web
+// Worker, a child process) is behind a Link.
+
+import { mapSettings } from "../stream/_concurrent.ts";
+import * as check from "../stream/_validate.ts";
+import type { StageStream } from "../stream/types.ts";
+import { checkKernel, type Kernel, kernelName } from "./kernel.ts";
+import type { Link, LinkFactory } from "./_link.ts";
+import { type PoolLike, PoolStage } from "./_pool_stage.ts";
+import type { DoneMessage, RunMessage } from "./_protocol.ts";
+import { type Task, TaskQueue } from "./_task_queue.ts";
+import type { PoolMapOptions, PoolOptions, PoolStats, RunOptions } from "./pool_types.ts";
+import { WorkerCrashError } from "./worker_crash_error.ts";
+
+// How long a batch should keep a worker busy, once the kernel's time is known.
+const BATCH_MS = 2;
+// How many batches per worker a `map()` stage keeps in flight by default.
+const IN_FLIGHT_BATCHES = 4;
+
+interface Slot {
+  readonly id: number;
+  readonly index: number;
+  readonly link: Link;
+  /** The kernel modules it can run (all, for a factory that does not preload). */
+  readonly modules: ReadonlySet<string> | undefined;
+  readonly held: Map<number, Task>;
+  batches: number;
+  tasksDone: number;
+  busyMs: number;
+  alive: boolean;
+}
+
+/** A pool's engine; the public classes forward to it. */
+export class PoolCore {
+  readonly #factory: LinkFactory;
+  readonly #name: string;
+  readonly #size: number;
+  readonly #maxQueue: number;
+  readonly #maxBatch: number;
+  readonly #slots: (Slot | undefined)[];
+  readonly #queue = new TaskQueue();
+  readonly #taskMs = new Map<string, number>();
+  /** Kernel modules seen, for factories whose workers preload them. */
+  readonly #modules = new Set<string>();
+  /** Links stopping, awaited by close(). */
+  readonly #dying = new Set<Promise<void>>();
+  /** What `map()` stages use of this pool. */
+  readonly #port: PoolLike = {
+    waitForRoom: (signal) => this.#waitForRoom(signal),
+    submit: (k, input, transfer, retries, signal, group) =>
+      this.#submit(k, input, transfer, retries, signal, group),
+    abort: (task, reason) => this.#abort(task, reason),
+    wanted: (key) => IN_FLIGHT_BATCHES * this.#size * this.#batchByTime(key),
+  };
+  #roomWaiters: (() => void)[] = [];
+  #scheduled = false;
+  #nextTask = 0;
+  #nextWorker = 0;
+  #tasksDone = 0;
+  #crashes = 0;
+  #closed = false;
+
+  constructor(factory: LinkFactory, options: PoolOptions | undefined) {
+    const what = factory.kind;
+    const o = check.optionsBag(what, options);
+    this.#factory = factory;
+    this.#size = o.size === undefined
+      ? navigator.hardwareConcurrency
+      : check.positiveInteger(what, "size", o.size);
+    if (o.name !== undefined && (typeof o.name !== "string" || o.name === "")) {
+      throw new TypeError(
+        `Cannot create ${what}: name must be a non-empty string, got ${check.show(o.name)}`,
+      );
+    }
+    this.#name = o.name ?? "conveyor";
+    this.#maxQueue = o.maxQueue === undefined
+      ? 1024 * this.#size
+      : check.positiveInteger(what, "maxQueue", o.maxQueue, true);
+    this.#maxBatch = o.maxBatch === undefined
+      ? 64
+      : check.positiveInteger(what, "maxBatch", o.maxBatch);
+    this.#slots = new Array(this.#size).fill(undefined);
+    if (factory.eager) { for (let i = 0; i < this.#size; i++) this.#spawn(i); }
+  }
+
+  get name(): string {
+    return this.#name;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  async run<I, O>(k: Kernel<(input: I) => O>, input: I, options?: RunOptions): Promise<Awaited<O>> {
+    const what = `${this.#factory.kind}.run`;
+    checkKernel(what, k);
+    const o = check.optionsBag(what, options);
+    const signal = check.abortSignal(what, o.signal);
+    const retries = o.retries === undefined ? 0 : check.count(what, "retries", o.retries);
+    const transfer = o.transfer ?? [];
+    if (!Array.isArray(transfer)) {
+      throw new TypeError(
+        `Cannot run kernel: transfer must be an array, got ${check.show(transfer)}`,
+      );
+    }
+    signal?.throwIfAborted();
+    const room = this.#waitForRoom(signal);
+    if (room !== undefined) await room;
+    return await (this.#submit(k, input, transfer, retries, signal) as Promise<Awaited<O>>);
+  }
+
+  map<I, O>(k: Kernel<(input: I) => O>, options?: PoolMapOptions<I>): StageStream<I, Awaited<O>> {
+    checkKernel("Cannot create pool map stage", k);
+    const what = "pool map stage";
+    const o = check.optionsBag(what, options);
+    const pick = o.transfer === undefined
+      ? undefined
+      : check.callable(what, "transfer", o.transfer);
+    const retries = o.retries === undefined ? 0 : check.count(what, "retries", o.retries);
+    const adaptive = o.concurrency === undefined;
+    const settings = mapSettings(o.name ?? k.exportName, {
+      ...o,
+      concurrency: o.concurrency ?? IN_FLIGHT_BATCHES * this.#size * this.#maxBatch,
+      name: o.name ?? k.exportName,
+    });
+    return new PoolStage<I, Awaited<O>>(this.#port, k, pick, retries, settings, adaptive);
+  }
+
+  stats(): PoolStats {
+    const live = this.#slots.filter((s): s is Slot => s !== undefined && s.alive);
+    return {
+      name: this.#name,
+      size: this.#size,
+      queued: this.#queue.size,
+      tasksDone: this.#tasksDone,
+      crashes: this.#crashes,
+      workers: live.map((s) => ({
+        id: s.id,
+        tasksDone: s.tasksDone,
+        busyMs: s.busyMs,
+        queueLength: s.held.size,
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      const error = this.#closedError();
+      for (const slot of this.#slots) {
+        if (slot === undefined) continue;
+        for (const task of slot.held.values()) this.#settle(task, error, false);
+        slot.held.clear();
+        this.#stop(slot);
+      }
+      for (const task of this.#queue.drain()) this.#settle(task, error, false);
+      for (const wake of this.#roomWaiters.splice(0)) wake();
+    }
+    while (this.#dying.size > 0) await Promise.all(this.#dying);
+  }
+
+  /** Resolves once the queue has room (at once, usually). */
+  #waitForRoom(signal: AbortSignal | undefined): Promise<void> | undefined {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#queue.size < this.#maxQueue) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.#roomWaiters.indexOf(wake);
+        if (at !== -1) this.#roomWaiters.splice(at, 1);
+        reject(signal!.reason);
+      };
+      const wake = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#roomWaiters.push(wake);
+    }).then(() => this.#waitForRoom(signal));
+  }
+
+  /**
+   * Queues a task (the caller checked its arguments and made room). `signal`
+   * aborts this task; `group` collects tasks that a stream aborts together.
+   */
+  #submit(
+    k: Kernel,
+    input: unknown,
+    transfer: readonly Transferable[],
+    retries: number,
+    signal?: AbortSignal,
+    group?: Set<Task>,
+  ): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const task: Task = {
+        id: this.#nextTask++,
+        kernel: k,
+        input,
+        transfer,
+        retries,
+        holder: undefined,
+        settled: false,
+        resolve,
+        reject,
+        release: undefined,
+      };
+      if (signal !== undefined) {
+        const onAbort = () => this.#abort(task, signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        task.release = () => signal.removeEventListener("abort", onAbort);
+      } else if (group !== undefined) {
+        group.add(task);
+        task.release = () => group.delete(task);
+      }
+      this.#queue.push(task);
+      this.#schedule();
+    });
+  }
+
+  /** Rejects a task with `reason`: a queued one is dropped, a running one's worker replaced. */
+  #abort(task: Task, reason: unknown): void {
+    if (task.settled) return;
+    const slot = task.holder as Slot | undefined;
+    this.#settle(task, reason, false);
+    if (slot === undefined) {
+      this.#queue.remove(task);
+      this.#schedule();
+    } else {
+      const withdrawn = this.#withdraw(slot, task);
+      slot.held.delete(task.id);
+      // Running: the only way to stop it is to replace its worker.
+      if (!withdrawn) this.#crashed(slot, reason, -1);
+      else this.#schedule();
+    }
+  }
+
+  #closedError(): Error {
+    return new Error(`${this.#factory.kind} "${this.#name}" was closed`);
+  }
+
+  #spawn(index: number): Slot {
+    const id = this.#nextWorker++;
+    const modules = this.#factory.preloads ? new Set(this.#modules) : undefined;
+    // The link reports through `slot`, which exists once spawn() returns.
+    let slot: Slot | undefined;
+    const link = this.#factory.spawn(this.#name, id, [...(modules ?? [])], {
+      done: (message) => slot !== undefined && this.#done(slot, message),
+      crash: (cause, culprit) => slot !== undefined && this.#crashed(slot, cause, culprit),
+    });
+    slot = {
+      id,
+      index,
+      link,
+      modules,
+      held: new Map(),
+      batches: 0,
+      tasksDone: 0,
+      busyMs: 0,
+      alive: true,
+    };
+    this.#slots[index] = slot;
+    return slot;
+  }
+
+  /** Stops a slot's worker; close() waits for it to be gone. */
+  #stop(slot: Slot): void {
+    slot.alive = false;
+    const gone = slot.link.kill().finally(() => this.#dying.delete(gone));
+    this.#dying.add(gone);
+  }
+
+  #done(slot: Slot, message: DoneMessage): void {
+    if (!slot.alive) return;
+    slot.batches--;
+    slot.busyMs += message.busy;
+    const failed = message.errors.length > 0 ? new Map(message.errors) : undefined;
+    let kernel: Kernel | undefined;
+    for (let i = 0; i < message.ids.length; i++) {
+      const task = slot.held.get(message.ids[i]!);
+      if (task === undefined) {
+        slot.link.forget(message.ids[i]!);
+        continue;
+      }
+      kernel = task.kernel;
+      slot.held.delete(task.id);
+      slot.tasksDone++;
+      this.#tasksDone++;
+      if (failed?.has(i)) this.#settle(task, failed.get(i), false);
+      else this.#settle(task, message.values[i], true);
+    }
+    if (kernel !== undefined) {
+      // A running average of the kernel's time per item sizes its batches.
+      const key = kernel.module + "#" + kernel.exportName;
+      const ms = message.busy / message.ids.length;
+      const before = this.#taskMs.get(key);
+      this.#taskMs.set(key, before === undefined ? ms : before * 0.8 + ms * 0.2);
+    }
+    this.#schedule();
+  }
+
+  // Dispatch runs once per turn of the microtask queue, so that tasks queued
+  // together (a burst from a stream) travel together.
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#dispatch();
+    });
+  }
+
+  #dispatch(): void {
+    while (this.#queue.size > 0 && !this.#closed) {
+      const first = this.#queue.peek()!;
+      const module = first.kernel.module;
+      if (this.#factory.preloads && !this.#modules.has(module)) {
+        this.#modules.add(module);
+      }
+      const slot = this.#pick(module);
+      if (slot === undefined) break;
+      const batch: Task[] = [];
+      const limit = this.#batchLimit(first.kernel);
+      while (batch.length < limit) {
+        const task = this.#queue.peek();
+        if (
+          task === undefined || task.kernel.module !== module ||
+          task.kernel.exportName !== first.kernel.exportName
+        ) break;
+        batch.push(this.#queue.shift()!);
+      }
+      this.#send(slot, batch);
+    }
+    while (this.#roomWaiters.length > 0 && this.#queue.size < this.#maxQueue) {
+      this.#roomWaiters.shift()!();
+    }
+  }
+
+  // The least-loaded worker that can take a batch of `module`'s kernel.
+  // Workers are started here when missing; a worker that cannot load the
+  // module (it preloads others) is replaced once it holds nothing.
+  #pick(module: string): Slot | undefined {
+    let best: Slot | undefined;
+    for (let i = 0; i < this.#size; i++) {
+      let s = this.#slots[i];
+      if (s !== undefined && s.modules !== undefined && !s.modules.has(module)) {
+        if (s.held.size > 0) continue;
+        this.#stop(s);
+        s = undefined;
+      }
+      s ??= this.#spawn(i);
+      if (s.batches < 2 && (best === undefined || s.held.size < best.held.size)) best = s;
+    }
+    return best;
+  }
+
+  // Enough items to keep a worker busy for about BATCH_MS, spread over the
+  // workers, and one at a time for a kernel not yet timed.
+  #batchLimit(k: Kernel): number {
+    const share = Math.ceil(this.#queue.size / this.#size);
+    return Math.max(1, Math.min(this.#batchByTime(k.module + "#" + k.exportName), share));
+  }
+
+  // How many items of a kernel keep a worker busy for about BATCH_MS (one
+  // while its time is unknown), at most maxBatch.
+  #batchByTime(key: string): number {
+    const ms = this.#taskMs.get(key);
+    if (ms === undefined) return 1;
+    return Math.min(this.#maxBatch, Math.ceil(BATCH_MS / Math.max(ms, 1e-3)));
+  }
+
+  #send(slot: Slot, batch: Task[]): void {
+    const message: RunMessage = {
+      type: "run",
+      module: batch[0]!.kernel.module,
+      exportName: batch[0]!.kernel.exportName,
+      ids: batch.map((t) => t.id),
+      inputs: batch.map((t) => t.input),
+    };
+    const transfer = batch.length === 1 ? batch[0]!.transfer : batch.flatMap((t) => t.transfer);
+    try {
+      slot.link.send(message, transfer);
+    } catch (error) {
+      // An input that cannot be sent fails its own task; the rest go again.
+      const again: Task[] = [];
+      for (const task of batch) {
+        try {
+          slot.link.check(task.input);
+          again.push(task);
+        } catch (own) {
+          this.#settle(task, own, false);
+        }
+      }
+      if (again.length === batch.length) {
+        for (const task of batch) this.#settle(task, error, false);
+      } else {
+        this.#requeue(again);
+      }
+      return;
+    }
+    slot.batches++;
+    for (const task of batch) {
+      task.holder = slot;
+      slot.held.set(task.id, task);
+    }
+  }
+
+  #crashed(slot: Slot, cause: unknown, culprit: number): void {
+    if (!slot.alive) return;
+    this.#stop(slot);
+    this.#crashes++;
+    if (!this.#closed) this.#spawn(slot.index);
+    const again: Task[] = [];
+    for (const task of slot.held.values()) {
+      task.holder = undefined;
+      if (task.id !== culprit) {
+        again.push(task);
+      } else if (task.retries > 0) {
+        task.retries--;
+        again.push(task);
+      } else {
+        this.#settle(task, new WorkerCrashError(kernelName(task.kernel), slot.id, cause), false);
+      }
+    }
+    slot.held.clear();
+    this.#requeue(again);
+  }
+
+  // Withdraws a task the worker holds but has not started (or has finished):
+  // false when it is running, or may be.
+  #withdraw(slot: Slot, task: Task): boolean {
+    const running = slot.link.running();
+    if (running === task.id) return false;
+    // The worker runs what it holds in the order it was sent: a task sent
+    // before the running one has finished, and its result is ignored.
+    for (const held of slot.held.values()) {
+      if (held === task) break;
+      if (held.id === running) return true;
+    }
+    return slot.link.withdraw(task.id);
+  }
+
+  #settle(task: Task, outcome: unknown, ok: boolean): void {
+    if (task.settled) return;
+    task.settled = true;
+    task.release?.();
+    if (ok) task.resolve(outcome);
+    else task.reject(outcome);
+  }
+
+  #requeue(tasks: Task[]): void {
+    if (tasks.length === 0) return;
+    if (this.#closed) {
+      const error = this.#closedError();
+      for (const task of tasks) this.#settle(task, error, false);
+      return;
+    }
+    this.#queue.unshift(tasks);
+    this.#schedule();
+  }
+}
