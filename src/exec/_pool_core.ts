@@ -22,7 +22,7 @@ const IN_FLIGHT_BATCHES = 4;
 interface Slot {
   readonly id: number;
   readonly index: number;
-  readonly link: Link;
+  link: Link;
   /** The kernel modules it can run (all, for a factory that does not preload). */
   readonly modules: ReadonlySet<string> | undefined;
   readonly held: Map<number, Task>;
@@ -244,16 +244,10 @@ export class PoolCore {
   #spawn(index: number): Slot {
     const id = this.#nextWorker++;
     const modules = this.#factory.preloads ? new Set(this.#modules) : undefined;
-    // The link reports through `slot`, which exists once spawn() returns.
-    let slot: Slot | undefined;
-    const link = this.#factory.spawn(this.#name, id, [...(modules ?? [])], {
-      done: (message) => slot !== undefined && this.#done(slot, message),
-      crash: (cause, culprit) => slot !== undefined && this.#crashed(slot, cause, culprit),
-    });
-    slot = {
+    const slot: Slot = {
       id,
       index,
-      link,
+      link: undefined as unknown as Link, // set below: it reports through the slot
       modules,
       held: new Map(),
       batches: 0,
@@ -261,6 +255,10 @@ export class PoolCore {
       busyMs: 0,
       alive: true,
     };
+    slot.link = this.#factory.spawn(this.#name, id, [...(modules ?? [])], {
+      done: (message) => this.#done(slot, message),
+      crash: (cause, culprit) => this.#crashed(slot, cause, culprit),
+    });
     this.#slots[index] = slot;
     return slot;
   }
