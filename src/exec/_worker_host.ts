@@ -8,8 +8,7 @@
 /// <reference lib="deno.worker" />
 
 import type { FromWorker, RunMessage, ToWorker } from "./_protocol.ts";
-import { loadKernel } from "./_kernel_loader.ts";
-import { isTransfer } from "./transfer.ts";
+import { runBatch, sendable } from "./_run_batch.ts";
 
 let slot: Int32Array<ArrayBufferLike> = new Int32Array(1);
 let queue: Promise<void> = Promise.resolve();
@@ -63,70 +62,16 @@ function cancelled(id: number): boolean {
 }
 
 async function run(message: RunMessage): Promise<void> {
-  const started = performance.now();
-  const { ids, inputs } = message;
-  const values: unknown[] = new Array(ids.length);
-  const errors: [number, unknown][] = [];
-  const transfer: Transferable[] = [];
-  let fn: ((input: unknown) => unknown) | undefined;
-  let loadError: unknown;
-  // A module that kills the worker while loading is blamed on the first task.
-  Atomics.store(slot, 0, ids[0]!);
-  try {
-    fn = await loadKernel(message.module, message.exportName);
-  } catch (error) {
-    loadError = error;
-  }
-  for (let i = 0; i < ids.length && !dying; i++) {
-    if (fn === undefined) {
-      errors.push([i, loadError]);
-      continue;
-    }
-    Atomics.store(slot, 0, ids[i]!);
-    if (cancelled(ids[i]!)) continue;
-    try {
-      let value = fn(inputs[i]);
-      if (value instanceof Promise) value = await value;
-      if (isTransfer(value)) {
-        transfer.push(...value.list);
-        value = value.value;
-      }
-      values[i] = value;
-    } catch (error) {
-      errors.push([i, error]);
-    }
-  }
-  if (dying) return;
+  const outcome = await runBatch(message, {
+    running: (id) => Atomics.store(slot, 0, id),
+    withdrawn: cancelled,
+    dying: () => dying,
+  });
+  if (outcome === undefined) return;
   Atomics.store(slot, 0, -1);
-  const done: FromWorker = { type: "done", ids, values, errors, busy: performance.now() - started };
   try {
-    post(done, transfer);
+    post(outcome.done, outcome.transfer);
   } catch {
-    post(sendable(done));
+    post(sendable(outcome.done, structuredClone));
   }
-}
-
-// The batch's outcomes as something postMessage accepts: an item whose value
-// or error cannot be cloned fails with an error that says so.
-function sendable(done: FromWorker & { type: "done" }): FromWorker {
-  const failed = new Map(done.errors);
-  const values: unknown[] = new Array(done.ids.length);
-  const errors: [number, unknown][] = [];
-  for (let i = 0; i < done.ids.length; i++) {
-    const outcome = failed.has(i) ? failed.get(i) : done.values[i];
-    try {
-      structuredClone(outcome);
-      if (failed.has(i)) errors.push([i, outcome]);
-      else values[i] = outcome;
-    } catch (error) {
-      const what = failed.has(i) ? "error" : "result";
-      errors.push([
-        i,
-        new TypeError(
-          `The kernel's ${what} cannot be sent to the main thread: ${(error as Error).message}`,
-        ),
-      ]);
-    }
-  }
-  return { ...done, values, errors };
 }
