@@ -18,6 +18,7 @@
  */
 
 export { checkKernel, isKernel, type Kernel, kernel, type KernelMeta } from "./kernel.ts";
+export { native, type NativeLibrary, type NativeOptions } from "./native.ts";
 export { isTransfer, type Transfer, transfer, transferables } from "./transfer.ts";
 export { WorkerCrashError } from "./worker_crash_error.ts";
 export {

@@ -1,0 +1,100 @@
+/**
+ * Native kernels through `map()`: a CPU-bound C function called through
+ * `native()` with `nonblocking: true`, at concurrency 1 and 2, in one run.
+ * Prints items/s and the speedup of 2 over 1: 2× at best on 2 free cores,
+ * less for short calls, whose threads are woken and placed per call. A
+ * blocking symbol is the control: it holds the main thread, so concurrency
+ * cannot overlap it. Builds tests/fixtures/kernels.c with `cc` into a
+ * temporary directory. `BENCH_N`, `BENCH_ROUNDS` and `BENCH_MS` (one call's
+ * target duration) change the size.
+ *
+ * @module
+ */
+
+import { map, native } from "../mod.ts";
+import { buildKernels, KERNELS } from "../tests/_native.ts";
+
+const N = Number(Deno.env.get("BENCH_N") ?? 200);
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
+const CALL_MS = Number(Deno.env.get("BENCH_MS") ?? 2);
+
+await using built = await buildKernels();
+using lib = native(built.path, KERNELS);
+
+/** The shortest of 3 runs of `fn`, in milliseconds. */
+async function fastest(fn: () => unknown): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    await fn();
+    best = Math.min(best, performance.now() - start);
+  }
+  return best;
+}
+
+// Sizes that make one call take about CALL_MS on this machine (both kernels are linear).
+const probe = 1 << 20;
+const iters = Math.round(probe * CALL_MS / await fastest(() => lib.symbols.burn_sync(1, probe)));
+const ones = new Float64Array(probe).fill(1);
+const length = Math.min(
+  1 << 24,
+  Math.round(probe * CALL_MS / await fastest(() => lib.symbols.sum_squares(ones, BigInt(probe)))),
+);
+const data = new Float64Array(length).map((_, i) => Math.sin(i));
+const expectedSum = await lib.symbols.sum_squares(data, BigInt(length));
+const expectedBurn = lib.symbols.burn_sync(1, iters);
+
+type Kernel = (x: number) => number | Promise<number>;
+const kernels: Record<string, { fn: Kernel; expected: number }> = {
+  [`burn, ${iters.toLocaleString("en")} iterations`]: {
+    fn: (x) => lib.symbols.burn(x, iters),
+    expected: expectedBurn,
+  },
+  [`sum_squares, ${length.toLocaleString("en")} doubles`]: {
+    fn: () => lib.symbols.sum_squares(data, BigInt(length)),
+    expected: expectedSum,
+  },
+  [`burn, blocking symbol (control)`]: {
+    fn: (x) => lib.symbols.burn_sync(x, iters),
+    expected: expectedBurn,
+  },
+};
+
+async function run(fn: Kernel, concurrency: number, expected: number): Promise<number> {
+  const start = performance.now();
+  const out = ReadableStream.from(Array.from({ length: N }, () => 1))
+    .pipeThrough(map(fn, { concurrency }));
+  let count = 0;
+  for await (const x of out) {
+    if (x !== expected) throw new Error(`A kernel gave ${x}, expected ${expected}`);
+    count++;
+  }
+  if (count !== N) throw new Error(`Got ${count} results, expected ${N}`);
+  return N / ((performance.now() - start) / 1000);
+}
+
+console.log(
+  `${N} items through map(), one native call each (about ${CALL_MS} ms), ` +
+    `best of ${ROUNDS} rounds, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
+);
+const best: Record<string, [number, number]> = {};
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, { fn, expected }] of Object.entries(kernels)) {
+    const rates = best[name] ??= [0, 0];
+    rates[0] = Math.max(rates[0], await run(fn, 1, expected));
+    rates[1] = Math.max(rates[1], await run(fn, 2, expected));
+  }
+}
+
+const rate = (x: number): string => Math.round(x).toLocaleString("en").padStart(12);
+console.log(
+  `\n${"kernel".padEnd(36)} ${"ms/call".padStart(8)} ${"c1 items/s".padStart(12)} ${
+    "c2 items/s".padStart(12)
+  }  c2/c1`,
+);
+for (const [name, [c1, c2]] of Object.entries(best)) {
+  const ms = (1000 / c1).toFixed(2).padStart(8);
+  console.log(`${name.padEnd(36)} ${ms} ${rate(c1)} ${rate(c2)}  ${(c2 / c1).toFixed(2)}x`);
+}
+const [c1, c2] = Object.values(best)[0]!;
+console.log(`\nspeedup c2/c1 (nonblocking burn): ${(c2 / c1).toFixed(2)}x`);

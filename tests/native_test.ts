@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import { pathToFileURL } from "node:url";
+import { map, native } from "../mod.ts";
+import { buildKernels, KERNELS } from "./_native.ts";
+
+const ENV = "CONVEYOR_TEST_KERNELS_LIB";
+const MISSING = "/nonexistent/conveyor/libmissing.so";
+
+Deno.test("native() sum_squares over 1,000,000 doubles equals the same loop in TypeScript", async () => {
+  await using built = await buildKernels();
+  using lib = native(built.path, KERNELS);
+  const xs = new Float64Array(1_000_000);
+  for (let i = 0; i < xs.length; i++) xs[i] = Math.sin(i);
+  let expected = 0;
+  for (let i = 0; i < xs.length; i++) expected += xs[i]! * xs[i]!;
+  const sum = await lib.symbols.sum_squares(xs, BigInt(xs.length));
+  assert.equal(sum, expected);
+  assert.equal(lib.path, built.path);
+});
+
+Deno.test("native() opens a file: URL and reports its path", async () => {
+  await using built = await buildKernels();
+  using lib = native(pathToFileURL(built.path), { inside_now: KERNELS.inside_now });
+  assert.equal(lib.path, built.path);
+  assert.equal(lib.symbols.inside_now(), 0);
+});
+
+Deno.test("native() names the path when the library cannot be opened, with the cause", () => {
+  assert.throws(() => native(MISSING, KERNELS), (error: unknown) => {
+    assert(error instanceof Error);
+    assert.equal(error.constructor, Error);
+    assert(error.message.startsWith(`Cannot open native library "${MISSING}": `), error.message);
+    assert(error.cause instanceof Error);
+    assert(error.message.endsWith(error.cause.message));
+    return true;
+  });
+});
+
+Deno.test("native() names a missing symbol", async () => {
+  await using built = await buildKernels();
+  assert.throws(
+    () =>
+      native(built.path, {
+        burn: KERNELS.burn,
+        no_such_kernel: { parameters: [], result: "void" },
+      }),
+    (error: unknown) => {
+      assert(error instanceof Error);
+      assert(error.message.startsWith(`Cannot open native library "${built.path}": `));
+      assert.match(error.message, /no_such_kernel/);
+      assert(error.cause instanceof Error);
+      return true;
+    },
+  );
+});
+
+Deno.test("native() rejects a bad path, symbols, options or definition with a TypeError", async () => {
+  const bad: [unknown, unknown, unknown, RegExp][] = [
+    [42, KERNELS, undefined, /path must be a non-empty string or a file: URL, got 42/],
+    ["", KERNELS, undefined, /path must be a non-empty string or a file: URL, got ""/],
+    [null, KERNELS, undefined, /got null/],
+    [new URL("https://example.com/lib.so"), KERNELS, undefined, /got https:\/\/example\.com/],
+    ["libx.so", null, undefined, /symbols must be an object of definitions, got null/],
+    ["libx.so", [], undefined, /symbols must be an object of definitions, got an array/],
+    ["libx.so", {}, 5, /options must be an object, got 5/],
+    ["libx.so", {}, { env: "" }, /env must be an environment variable name, got ""/],
+    ["libx.so", {}, { env: "A=B" }, /env must be an environment variable name/],
+  ];
+  for (const [path, symbols, options, message] of bad) {
+    assert.throws(
+      () => native(path as string, symbols as Deno.ForeignLibraryInterface, options as object),
+      (error: unknown) => error instanceof TypeError && message.test(error.message),
+      String(message),
+    );
+  }
+  await using built = await buildKernels();
+  assert.throws(
+    () => native(built.path, { burn: { parameters: ["f65"], result: "f64" } } as never),
+    (error: unknown) =>
+      error instanceof TypeError && error.cause instanceof TypeError &&
+      error.message.startsWith(`Cannot open native library "${built.path}": `),
+  );
+});
+
+Deno.test("native() opens the path in options.env when it is set and not empty", async () => {
+  await using built = await buildKernels();
+  try {
+    Deno.env.set(ENV, built.path);
+    using lib = native(MISSING, { inside_now: KERNELS.inside_now }, { env: ENV });
+    assert.equal(lib.path, built.path);
+    assert.equal(lib.symbols.inside_now(), 0);
+
+    Deno.env.set(ENV, "");
+    using direct = native(built.path, { inside_now: KERNELS.inside_now }, { env: ENV });
+    assert.equal(direct.path, built.path);
+
+    Deno.env.delete(ENV);
+    assert.throws(() => native(MISSING, KERNELS, { env: ENV }), new RegExp(MISSING));
+  } finally {
+    Deno.env.delete(ENV);
+  }
+});
+
+Deno.test("native() treats options.env as unset without permission to read it", async () => {
+  await using built = await buildKernels();
+  const script = `
+    import { native } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+    using lib = native(${JSON.stringify(built.path)}, {
+      inside_now: { parameters: [], result: "i32" },
+    }, { env: ${JSON.stringify(ENV)} });
+    console.log(lib.path);
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--allow-ffi", "--allow-read", "-"],
+    env: { [ENV]: MISSING, NO_COLOR: "1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const output = await child.output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert(output.success, stderr);
+  assert.equal(new TextDecoder().decode(output.stdout).trim(), built.path);
+});
+
+Deno.test("native() close() is idempotent, using closes, and calls after close fail", async () => {
+  await using built = await buildKernels();
+  const lib = native(built.path, KERNELS);
+  assert.equal(lib.symbols.burn_sync(1, 10), await lib.symbols.burn(1, 10));
+  lib.close();
+  lib.close();
+  assert.throws(
+    () => lib.symbols.inside_now(),
+    /Cannot call "inside_now": native library ".*" was closed/,
+  );
+  await assert.rejects(lib.symbols.burn(1, 10), /Cannot call "burn": native library .* was closed/);
+
+  let escaped: typeof lib | undefined;
+  {
+    using scoped = native(built.path, KERNELS);
+    escaped = scoped;
+    assert.equal(scoped.symbols.inside_now(), 0);
+  }
+  assert.throws(() => escaped.symbols.inside_now(), /was closed/);
+  escaped.close();
+});
+
+Deno.test("native() close() during a nonblocking call unloads the library after it settles", async () => {
+  await using built = await buildKernels();
+  const lib = native(built.path, KERNELS);
+  const running = lib.symbols.enter_and_wait(2, 100);
+  lib.close();
+  await assert.rejects(lib.symbols.enter_and_wait(1, 0), /was closed/);
+  assert.equal(await running, 1);
+});
+
+Deno.test("native() nonblocking symbols under map({ concurrency: 2 }) run two calls at once", async () => {
+  await using built = await buildKernels();
+  using lib = native(built.path, KERNELS);
+  // Each call waits (up to 2 s) until it has overlapped another; 2 means it did.
+  const out = await Array.fromAsync(
+    ReadableStream.from([2, 2]).pipeThrough(
+      map((expected: number) => lib.symbols.enter_and_wait(expected, 2000), { concurrency: 2 }),
+    ),
+  );
+  assert.deepEqual(out, [2, 2]);
+  assert.equal(lib.symbols.inside_now(), 0);
+});
+
+Deno.test("native() calls run one at a time under concurrency 1, or when blocking", async () => {
+  await using built = await buildKernels();
+  using lib = native(built.path, KERNELS);
+  const one = await Array.fromAsync(
+    ReadableStream.from([2, 2, 2]).pipeThrough(
+      map((expected: number) => lib.symbols.enter_and_wait(expected, 20), { concurrency: 1 }),
+    ),
+  );
+  assert.deepEqual(one, [1, 1, 1]);
+  // A blocking symbol holds the main thread: concurrency cannot overlap it.
+  const blocking = await Array.fromAsync(
+    ReadableStream.from([2, 2, 2]).pipeThrough(
+      map((expected: number) => lib.symbols.enter_and_wait_sync(expected, 20), {
+        concurrency: 2,
+      }),
+    ),
+  );
+  assert.deepEqual(blocking, [1, 1, 1]);
+});
