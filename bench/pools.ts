@@ -12,7 +12,7 @@
  * @module
  */
 
-import Piscina from "piscina";
+import { Piscina } from "piscina";
 import { kernel, source, WorkerPool } from "../mod.ts";
 import { burn, increment } from "./fixtures/pool_kernels.ts";
 

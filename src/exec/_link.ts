@@ -8,12 +8,17 @@ import type { DoneMessage, RunMessage } from "./_protocol.ts";
 export interface LinkEvents {
   /** A batch is done. */
   done(message: DoneMessage): void;
-  /** The worker died; `culprit` is the task it was running, or -1. */
-  crash(cause: unknown, culprit: number): void;
+  /**
+   * The worker died; `culprit` is the task it was running, or -1.
+   * `starting`: it died before it could load its kernel modules.
+   */
+  crash(cause: unknown, culprit: number, starting?: boolean): void;
 }
 
 /** The pool's handle on one worker. */
 export interface Link {
+  /** The child's process id (undefined for a Web Worker). */
+  readonly pid?: number;
   /** Sends a batch; throws when an input cannot be sent. */
   send(message: RunMessage, transfer: readonly Transferable[]): void;
   /** Throws what `send` would throw for this input. */

@@ -44,6 +44,10 @@ export class PoolCore {
   readonly #taskMs = new Map<string, number>();
   /** Kernel modules seen, for factories whose workers preload them. */
   readonly #modules = new Set<string>();
+  /** Of those, the ones a worker has loaded. */
+  readonly #loaded = new Set<string>();
+  /** Modules no worker could load, and why. */
+  readonly #broken = new Map<string, unknown>();
   /** Links stopping, awaited by close(). */
   readonly #dying = new Set<Promise<void>>();
   /** What `map()` stages use of this pool. */
@@ -141,6 +145,7 @@ export class PoolCore {
         tasksDone: s.tasksDone,
         busyMs: s.busyMs,
         queueLength: s.held.size,
+        ...(s.link.pid === undefined ? {} : { pid: s.link.pid }),
       })),
     };
   }
@@ -257,7 +262,10 @@ export class PoolCore {
     };
     slot.link = this.#factory.spawn(this.#name, id, [...(modules ?? [])], {
       done: (message) => this.#done(slot, message),
-      crash: (cause, culprit) => this.#crashed(slot, cause, culprit),
+      crash: (cause, culprit, starting) => {
+        if (starting && this.#unloadable(slot, cause)) return;
+        this.#crashed(slot, cause, culprit);
+      },
     });
     this.#slots[index] = slot;
     return slot;
@@ -272,6 +280,7 @@ export class PoolCore {
 
   #done(slot: Slot, message: DoneMessage): void {
     if (!slot.alive) return;
+    if (slot.modules !== undefined) { for (const m of slot.modules) this.#loaded.add(m); }
     slot.batches--;
     slot.busyMs += message.busy;
     const failed = message.errors.length > 0 ? new Map(message.errors) : undefined;
@@ -314,9 +323,12 @@ export class PoolCore {
     while (this.#queue.size > 0 && !this.#closed) {
       const first = this.#queue.peek()!;
       const module = first.kernel.module;
-      if (this.#factory.preloads && !this.#modules.has(module)) {
-        this.#modules.add(module);
+      if (this.#broken.has(module)) {
+        this.#queue.shift();
+        this.#settle(first, this.#loadError(first.kernel, this.#broken.get(module)), false);
+        continue;
       }
+      if (this.#factory.preloads) this.#modules.add(module);
       const slot = this.#pick(module);
       if (slot === undefined) break;
       const batch: Task[] = [];
@@ -403,6 +415,43 @@ export class PoolCore {
       task.holder = slot;
       slot.held.set(task.id, task);
     }
+  }
+
+  // A worker died while loading its kernel modules: the ones no worker has
+  // loaded yet are taken to be the reason. Their tasks fail with an error
+  // naming the module and the export, and the worker is replaced without
+  // them. False when every module had loaded elsewhere (a plain crash).
+  #unloadable(slot: Slot, cause: unknown): boolean {
+    if (!slot.alive || slot.modules === undefined) return false;
+    const suspects = [...slot.modules].filter((m) => !this.#loaded.has(m));
+    if (suspects.length === 0) return false;
+    for (const m of suspects) {
+      this.#modules.delete(m);
+      this.#broken.set(m, cause);
+    }
+    this.#stop(slot);
+    if (!this.#closed) this.#spawn(slot.index);
+    const again: Task[] = [];
+    for (const task of slot.held.values()) {
+      task.holder = undefined;
+      if (this.#broken.has(task.kernel.module)) {
+        this.#settle(task, this.#loadError(task.kernel, cause), false);
+      } else {
+        again.push(task);
+      }
+    }
+    slot.held.clear();
+    this.#requeue(again);
+    this.#schedule();
+    return true;
+  }
+
+  #loadError(k: Kernel, cause: unknown): TypeError {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    return new TypeError(
+      `Cannot load kernel "${k.exportName}": a ${this.#factory.kind} worker could not load module ${k.module}: ${why}`,
+      { cause },
+    );
   }
 
   #crashed(slot: Slot, cause: unknown, culprit: number): void {

@@ -35,5 +35,11 @@ export interface CrashMessage {
   taskId: number;
 }
 
+/** Child process to pool: its kernel modules loaded, it is ready for batches. */
+export interface ReadyMessage {
+  type: "ready";
+}
+
 export type ToWorker = InitMessage | RunMessage;
 export type FromWorker = DoneMessage | CrashMessage;
+export type FromProcess = FromWorker | ReadyMessage;

@@ -21,11 +21,18 @@ export { checkKernel, isKernel, type Kernel, kernel, type KernelMeta } from "./k
 export { native, type NativeLibrary, type NativeOptions } from "./native.ts";
 export { isTransfer, type Transfer, transfer, transferables } from "./transfer.ts";
 export { WorkerCrashError } from "./worker_crash_error.ts";
+export type {
+  Pool,
+  PoolMapOptions,
+  PoolOptions,
+  PoolStats,
+  RunOptions,
+  WorkerStats,
+} from "./pool_types.ts";
 export {
-  type PoolMapOptions,
-  type PoolStats,
-  type RunOptions,
-  WorkerPool,
-  type WorkerPoolOptions,
-  type WorkerStats,
-} from "./worker_pool.ts";
+  type PermissionList,
+  type ProcessPermissions,
+  ProcessPool,
+  type ProcessPoolOptions,
+} from "./process_pool.ts";
+export { WorkerPool, type WorkerPoolOptions } from "./worker_pool.ts";

@@ -72,6 +72,8 @@ export interface WorkerStats {
   readonly busyMs: number;
   /** Tasks sent to this worker and not finished yet. */
   readonly queueLength: number;
+  /** The process id of a `ProcessPool` child (absent for a Web Worker). */
+  readonly pid?: number;
 }
 
 /** A snapshot of a pool, as `stats()` returns it. */

@@ -1,0 +1,191 @@
+/**
+ * `ProcessPool`: kernels in a pool of `deno` child processes.
+ *
+ * @module
+ */
+
+import * as check from "../stream/_validate.ts";
+import type { StageStream } from "../stream/types.ts";
+import type { Kernel } from "./kernel.ts";
+import { PoolCore } from "./_pool_core.ts";
+import { permissionFlags, type PermissionList, processLinks } from "./_process_link.ts";
+import type { Pool, PoolMapOptions, PoolOptions, PoolStats, RunOptions } from "./pool_types.ts";
+
+/**
+ * What a ProcessPool's children may do, as `deno run --allow-*` flags: `true`
+ * grants all of a kind, a list grants those paths, hosts or names. Nothing is
+ * granted by default: kernel modules are loaded as code before the child
+ * starts (like static imports), so they need no read permission.
+ */
+export interface ProcessPermissions {
+  /** `--allow-read`. */
+  read?: PermissionList;
+  /** `--allow-write`. */
+  write?: PermissionList;
+  /** `--allow-net`. */
+  net?: PermissionList;
+  /** `--allow-env`. */
+  env?: PermissionList;
+  /** `--allow-run`. */
+  run?: PermissionList;
+  /** `--allow-ffi`. */
+  ffi?: PermissionList;
+  /** `--allow-sys`. */
+  sys?: PermissionList;
+  /** `--allow-import` (remote modules a kernel imports at run time). */
+  import?: PermissionList;
+}
+
+export type { PermissionList };
+
+/** Options of `new ProcessPool()`: those of every pool, and the children's permissions. */
+export interface ProcessPoolOptions extends PoolOptions {
+  /**
+   * What the children may do.
+   *
+   * @default {{}}
+   */
+  permissions?: ProcessPermissions;
+}
+
+const KINDS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"];
+
+/**
+ * A pool of `deno` child processes that run kernels: the surface of
+ * `WorkerPool`, for work that needs its own process (a separate heap, a
+ * native library that is not thread-safe, a crash that must not take the
+ * main process down, least privilege). Each child runs
+ * `Deno.execPath()` with the kernel modules preloaded and only the
+ * permissions given; inputs and results travel framed over its stdin and
+ * stdout, serialized with V8's structured serializer (`node:v8`), so typed
+ * arrays, `Map`s, `Date`s and errors survive. A kernel's `console.log`
+ * goes to the child's stderr. Children start with the first task; one that
+ * exits, is killed or writes to its stdout itself is replaced, and the task
+ * it was running fails with `WorkerCrashError` (or runs again, with
+ * `retries`). The parent needs `--allow-run` (and read access to find the
+ * `deno` executable).
+ *
+ * @example Squares in two child processes
+ * ```ts
+ * import { kernel, ProcessPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square = kernel<(x: number) => number>(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "square",
+ * );
+ * await using pool = new ProcessPool({ size: 2 });
+ * const out = ReadableStream.from([1, 2, 3]).pipeThrough(pool.map(square));
+ * assert.deepEqual(await Array.fromAsync(out), [1, 4, 9]);
+ * ```
+ */
+export class ProcessPool implements Pool {
+  readonly #core: PoolCore;
+
+  /**
+   * Makes the pool; children start with the first task. A kernel of a
+   * module the children have not loaded yet replaces them, as they become
+   * idle, with children that load it too.
+   *
+   * @param options `size`, `name`, `maxQueue`, `maxBatch`, `permissions`.
+   * @throws {RangeError} When a number is out of range.
+   * @throws {TypeError} When an option has the wrong type.
+   */
+  constructor(options?: ProcessPoolOptions) {
+    const o = check.optionsBag("ProcessPool", options);
+    this.#core = new PoolCore(processLinks(flags(o.permissions)), o);
+  }
+
+  /** How many children the pool keeps. */
+  get size(): number {
+    return this.#core.size;
+  }
+
+  /**
+   * Runs `k` on `input` in a child process.
+   *
+   * @typeParam I The kernel's input type.
+   * @typeParam O The kernel's return type.
+   * @param k The kernel.
+   * @param input Its input (serialized; `transfer` is accepted and has no effect).
+   * @param options `transfer`, `signal`, `retries`.
+   * @returns The kernel's result.
+   * @throws {WorkerCrashError} When the child died while running the task.
+   */
+  run<I, O>(k: Kernel<(input: I) => O>, input: I, options?: RunOptions): Promise<Awaited<O>> {
+    return this.#core.run(k, input, options);
+  }
+
+  /**
+   * A stage that runs `k` on every chunk in the children, as
+   * `WorkerPool.map` does. Cancelling the stream drops its queued tasks and
+   * kills the children running its tasks (they are replaced).
+   *
+   * @typeParam I The kernel's input type.
+   * @typeParam O The kernel's return type.
+   * @param k The kernel.
+   * @param options `MapOptions`, plus `transfer` and `retries`.
+   * @returns A `TransformStream` from inputs to results.
+   * @throws {TypeError} When `k` is not a kernel or an option has the wrong type.
+   * @throws {RangeError} When a number is out of range.
+   */
+  map<I, O>(k: Kernel<(input: I) => O>, options?: PoolMapOptions<I>): StageStream<I, Awaited<O>> {
+    return this.#core.map(k, options);
+  }
+
+  /**
+   * A snapshot of the pool's counters.
+   *
+   * @returns The pool's statistics, with one entry per live child.
+   */
+  stats(): PoolStats {
+    return this.#core.stats();
+  }
+
+  /**
+   * Kills every child and waits for it to exit. Tasks not finished reject;
+   * later calls resolve once the children are gone.
+   *
+   * @returns When no child is left.
+   */
+  close(): Promise<void> {
+    return this.#core.close();
+  }
+
+  /** Closes the pool. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#core.close();
+  }
+}
+
+function flags(permissions: unknown): string[] {
+  if (permissions === undefined) return [];
+  if (typeof permissions !== "object" || permissions === null || Array.isArray(permissions)) {
+    throw new TypeError(
+      `Cannot create ProcessPool: permissions must be an object, got ${check.show(permissions)}`,
+    );
+  }
+  const given = permissions as Record<string, unknown>;
+  for (const [name, value] of Object.entries(given)) {
+    if (!KINDS.includes(name)) {
+      throw new TypeError(
+        `Cannot create ProcessPool: unknown permission "${name}" (expected one of ${
+          KINDS.join(", ")
+        })`,
+      );
+    }
+    const ok = value === undefined || typeof value === "boolean" ||
+      (Array.isArray(value) &&
+        value.every((v) =>
+          (typeof v === "string" && v !== "" && !v.includes(",")) || v instanceof URL
+        ));
+    if (!ok) {
+      throw new TypeError(
+        `Cannot create ProcessPool: permission "${name}" must be a boolean or an array of strings and URLs, got ${
+          check.show(value)
+        }`,
+      );
+    }
+  }
+  return permissionFlags(given as Record<string, PermissionList | undefined>);
+}
