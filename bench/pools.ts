@@ -6,6 +6,8 @@
  *     in the same Deno process; items/s and the ratio.
  * (b) A CPU-bound kernel (about 1 ms of arithmetic per item, 400 items)
  *     through `pool.map` with 1 worker and with 2: the speedup.
+ * (c) The trivial items of (a) through `ProcessPool.map` against
+ *     `WorkerPool.map`, 2 workers each: items/s.
  *
  * `BENCH_POOL_N`, `BENCH_CPU_N` and `BENCH_ROUNDS` change the sizes.
  *
@@ -13,7 +15,7 @@
  */
 
 import { Piscina } from "piscina";
-import { kernel, source, WorkerPool } from "../mod.ts";
+import { kernel, ProcessPool, source, WorkerPool } from "../mod.ts";
 import { burn, increment } from "./fixtures/pool_kernels.ts";
 
 const N = Number(Deno.env.get("BENCH_POOL_N") ?? 200_000);
@@ -118,3 +120,17 @@ for (const size of [1, 2]) {
   );
 }
 console.log(`speedup 2 workers / 1: ${(cpu[1]! / cpu[0]!).toFixed(2)}x (target: at least 1.8x)`);
+
+// (c) Child processes against Web Workers: the cost of pipes and node:v8.
+console.log(`\n(c) ${N.toLocaleString("en")} items of x => x + 1, 2 workers each`);
+console.log(`${"pool".padEnd(40)} ${"items/s".padStart(12)}  vs WorkerPool`);
+const pools: [string, number][] = [];
+for (const Pool of [WorkerPool, ProcessPool]) {
+  await using pool = new Pool({ size: 2 });
+  await pool.run(incrementK, 0); // start the workers and load the module
+  pools.push([
+    Pool.name,
+    await best(N, () => check(source(range(N)).pipeThrough(pool.map(incrementK)), increments)),
+  ]);
+}
+for (const [name, rate] of pools) row(name, rate, `${(rate / pools[0]![1]).toFixed(2)}x`);
