@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { pathToFileURL } from "node:url";
-import { map, native } from "../mod.ts";
+import { kernel, map, native, WorkerPool } from "../mod.ts";
+import type { burn as burnKernel } from "./fixtures/native_kernels.ts";
 import { buildKernels, KERNELS } from "./_native.ts";
 
 const ENV = "CONVEYOR_TEST_KERNELS_LIB";
@@ -188,4 +189,25 @@ Deno.test("native() calls run one at a time under concurrency 1, or when blockin
     ),
   );
   assert.deepEqual(blocking, [1, 1, 1]);
+});
+
+Deno.test("a kernel module that calls a native library runs it on every worker's thread", async () => {
+  await using built = await buildKernels();
+  using lib = native(built.path, KERNELS);
+  const before = Deno.env.get("CONVEYOR_KERNELS_LIB");
+  Deno.env.set("CONVEYOR_KERNELS_LIB", built.path);
+  try {
+    await using pool = new WorkerPool({ size: 2 });
+    const burn = kernel<typeof burnKernel>(
+      new URL("./fixtures/native_kernels.ts", import.meta.url),
+      "burn",
+    );
+    const sizes = Array.from({ length: 40 }, (_, i) => 1000 * (i + 1));
+    const out = await Array.fromAsync(ReadableStream.from(sizes).pipeThrough(pool.map(burn)));
+    assert.deepEqual(out, sizes.map((n) => lib.symbols.burn_sync(1, n)));
+    assert(pool.stats().workers.every((w) => w.tasksDone > 0), "both workers called it");
+  } finally {
+    if (before === undefined) Deno.env.delete("CONVEYOR_KERNELS_LIB");
+    else Deno.env.set("CONVEYOR_KERNELS_LIB", before);
+  }
 });
