@@ -31,6 +31,7 @@ export {
   prefetch,
   source,
   StageError,
+  type StageOptions,
   type StageStats,
   type StageStream,
   type TaskContext,

@@ -17,6 +17,22 @@ import { consumers, FusableReadable } from "./_fusable_readable.ts";
 import type { Inlet, Outlet } from "./_port.ts";
 import type { StageStats, StageStream } from "./types.ts";
 
+/** What a pipeline watches of a stage (src/pipeline/). */
+export interface StageProbe {
+  /** The output buffer now holds `size` items; it is full at `capacity`. */
+  buffer(size: number, capacity: number): void;
+  /** The stage takes no more work: it closed, errored or was cancelled. */
+  ended(): void;
+}
+
+let setProbe: (stage: Stage<never, unknown>, probe: StageProbe) => void;
+
+/** Makes `probe` watch `stage` (a stage made by this module). */
+export function attachProbe(stage: StageStream<never, unknown>, probe: StageProbe): void {
+  if (!(stage instanceof Stage)) throw new TypeError("attachProbe: not a conveyor stage");
+  setProbe(stage as Stage<never, unknown>, probe);
+}
+
 /** Base class for stages; subclasses implement `accept` and maybe the hooks. */
 export abstract class Stage<I, O> extends TransformStream<I, O> implements StageStream<I, O> {
   /** The output side. */
@@ -53,6 +69,14 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   #head = 0;
   #ended = false;
   #resuming = false;
+  #probe: StageProbe | undefined;
+
+  static {
+    setProbe = (stage, probe) => {
+      stage.#probe = probe;
+      probe.buffer(stage.#buffered(), stage.#hwm);
+    };
+  }
 
   constructor(name: string, highWaterMark: number) {
     super();
@@ -72,6 +96,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
         },
         pull: () => {
           this.#pulled = true;
+          this.#probe?.buffer(this.#buffered(), highWaterMark);
           if (this.#wake !== undefined || this.#upstream !== undefined) this.progress();
         },
         cancel: (reason) => {
@@ -193,6 +218,13 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     } else {
       this.#queue.push(value);
     }
+    this.#probe?.buffer(this.#buffered(), this.#hwm);
+  }
+
+  // Items in the output buffer: the readable's queue, or the fused queue.
+  #buffered(): number {
+    if (this.#inlet === undefined) return Math.max(0, this.#hwm - (this.#out.desiredSize ?? 0));
+    return this.#queue.length - this.#head;
   }
 
   /** Re-checks room and closing after work completed or room appeared. */
@@ -233,6 +265,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     if (this.finished) return;
     this.finished = true;
     this.#release();
+    this.#probe?.ended();
     const closed = this.#closed;
     this.#closed = undefined;
     closed?.resolve();
@@ -276,6 +309,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     } finally {
       this.#resuming = false;
     }
+    this.#probe?.buffer(this.#queue.length - this.#head, this.#hwm);
     this.progress();
   }
 
@@ -294,6 +328,8 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     this.#release();
     this.#queue = [];
     this.#head = 0;
+    this.#probe?.buffer(0, this.#hwm);
+    this.#probe?.ended();
     if (errorOut) {
       this.#outOpen = false;
       this.#out.error(reason);

@@ -139,3 +139,14 @@ export function abortSignal(
   }
   return value;
 }
+
+/** Checks a stage's `name` option; `fallback` when unset. */
+export function stageName(what: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(
+      `Cannot create ${what}: name must be a non-empty string, got ${show(value)}`,
+    );
+  }
+  return value;
+}

@@ -5,11 +5,11 @@
  */
 
 import { Stage } from "./_stage.ts";
-import type { StageStream } from "./types.ts";
+import type { StageOptions, StageStream } from "./types.ts";
 import * as check from "./_validate.ts";
 
-/** Options of `batch`. */
-export interface BatchOptions {
+/** Options of `batch`: `StageOptions` and these. */
+export interface BatchOptions extends StageOptions {
   /**
    * Drop a last batch that has fewer than `size` items.
    *
@@ -31,11 +31,18 @@ class BatchStage<T> extends Stage<T, T[]> {
   #items: T[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(size: number, dropLast: boolean, maxWaitMs: number | undefined) {
-    super("batch", 1);
+  constructor(
+    size: number,
+    dropLast: boolean,
+    maxWaitMs: number | undefined,
+    name: string,
+    signal: AbortSignal | undefined,
+  ) {
+    super(name, 1);
     this.#size = size;
     this.#dropLast = dropLast;
     this.#maxWaitMs = maxWaitMs;
+    this.watch(signal);
   }
 
   protected accept(item: T): void {
@@ -82,7 +89,7 @@ class BatchStage<T> extends Stage<T, T[]> {
  *
  * @typeParam T The chunk type.
  * @param size Items per batch, a positive integer.
- * @param options `dropLast` and `maxWaitMs`.
+ * @param options `dropLast`, `maxWaitMs`, `name`, `signal`.
  * @returns A `TransformStream` from items to arrays of items.
  * @throws {RangeError} When `size` or `maxWaitMs` is out of range.
  * @throws {TypeError} When an option has the wrong type.
@@ -107,5 +114,11 @@ export function batch<T>(size: number, options?: BatchOptions): StageStream<T, T
   const maxWaitMs = o.maxWaitMs === undefined
     ? undefined
     : check.duration(what, "maxWaitMs", o.maxWaitMs);
-  return new BatchStage<T>(size, dropLast, maxWaitMs);
+  return new BatchStage<T>(
+    size,
+    dropLast,
+    maxWaitMs,
+    check.stageName(what, o.name, "batch"),
+    check.abortSignal(what, o.signal),
+  );
 }

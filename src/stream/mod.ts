@@ -25,4 +25,4 @@ export { prefetch } from "./prefetch.ts";
 export { lines } from "./lines.ts";
 export { source } from "./source.ts";
 export { StageError } from "./stage_error.ts";
-export type { MapOptions, StageStats, StageStream, TaskContext } from "./types.ts";
+export type { MapOptions, StageOptions, StageStats, StageStream, TaskContext } from "./types.ts";

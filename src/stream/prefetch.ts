@@ -5,12 +5,13 @@
  */
 
 import { Stage } from "./_stage.ts";
-import type { StageStream } from "./types.ts";
+import type { StageOptions, StageStream } from "./types.ts";
 import * as check from "./_validate.ts";
 
 class PrefetchStage<T> extends Stage<T, T> {
-  constructor(n: number) {
-    super("prefetch", n);
+  constructor(n: number, name: string, signal: AbortSignal | undefined) {
+    super(name, n);
+    this.watch(signal);
   }
 
   protected accept(item: T): void {
@@ -25,6 +26,7 @@ class PrefetchStage<T> extends Stage<T, T> {
  *
  * @typeParam T The chunk type.
  * @param n How many chunks to hold ahead, a non-negative integer.
+ * @param options `name` and `signal`.
  * @returns An identity `TransformStream` with a buffer of `n`.
  * @throws {RangeError} When `n` is negative or not an integer.
  *
@@ -39,7 +41,13 @@ class PrefetchStage<T> extends Stage<T, T> {
  * assert.deepEqual(await Array.fromAsync(out), [2, 3, 4]);
  * ```
  */
-export function prefetch<T>(n: number): StageStream<T, T> {
-  check.nonNegativeInteger("prefetch stage", "n", n);
-  return new PrefetchStage<T>(n);
+export function prefetch<T>(n: number, options?: StageOptions): StageStream<T, T> {
+  const what = "prefetch stage";
+  check.nonNegativeInteger(what, "n", n);
+  const o = check.optionsBag(what, options);
+  return new PrefetchStage<T>(
+    n,
+    check.stageName(what, o.name, "prefetch"),
+    check.abortSignal(what, o.signal),
+  );
 }

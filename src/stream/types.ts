@@ -5,6 +5,30 @@
  */
 
 /**
+ * Options every stage takes: `batch`, `unbatch`, `prefetch` (the concurrent
+ * stages take them as part of `MapOptions`).
+ *
+ * @example A named stage that stops when asked
+ * ```ts
+ * import { prefetch, type StageOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const controller = new AbortController();
+ * const options: StageOptions = { name: "ahead", signal: controller.signal };
+ * const stage = prefetch<number>(2, options);
+ * assert.equal(stage.name, "ahead");
+ * controller.abort(new Error("stop"));
+ * await assert.rejects(ReadableStream.from([1]).pipeThrough(stage).getReader().read(), /stop/);
+ * ```
+ */
+export interface StageOptions {
+  /** A name for errors and statistics. Default: the stage's kind. */
+  name?: string;
+  /** Aborting it stops the stage: its output errors with the reason, upstream is cancelled. */
+  signal?: AbortSignal;
+}
+
+/**
  * Options of `map`, `filter` and `flatMap`.
  *
  * @example Four tasks at once, results in completion order

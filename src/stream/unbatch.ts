@@ -5,14 +5,15 @@
  */
 
 import { Stage } from "./_stage.ts";
-import type { StageStream } from "./types.ts";
-import { show } from "./_validate.ts";
+import type { StageOptions, StageStream } from "./types.ts";
+import * as check from "./_validate.ts";
 
 class UnbatchStage<T> extends Stage<Iterable<T>, T> {
   #index = 0;
 
-  constructor() {
-    super("unbatch", 1);
+  constructor(name: string, signal: AbortSignal | undefined) {
+    super(name, 1);
+    this.watch(signal);
   }
 
   protected accept(chunk: Iterable<T>): void {
@@ -26,7 +27,7 @@ class UnbatchStage<T> extends Stage<Iterable<T>, T> {
     ) {
       return this.fail(
         new TypeError(
-          `unbatch: chunk ${index} is not iterable, got ${show(chunk)}`,
+          `${this.name}: chunk ${index} is not iterable, got ${check.show(chunk)}`,
         ),
       );
     }
@@ -43,6 +44,7 @@ class UnbatchStage<T> extends Stage<Iterable<T>, T> {
  * of `batch`.
  *
  * @typeParam T The item type.
+ * @param options `name` and `signal`.
  * @returns A `TransformStream` from iterables to their items.
  *
  * @example Flatten batches
@@ -54,6 +56,11 @@ class UnbatchStage<T> extends Stage<Iterable<T>, T> {
  * assert.deepEqual(await Array.fromAsync(out), [1, 2, 3]);
  * ```
  */
-export function unbatch<T>(): StageStream<Iterable<T>, T> {
-  return new UnbatchStage<T>();
+export function unbatch<T>(options?: StageOptions): StageStream<Iterable<T>, T> {
+  const what = "unbatch stage";
+  const o = check.optionsBag(what, options);
+  return new UnbatchStage<T>(
+    check.stageName(what, o.name, "unbatch"),
+    check.abortSignal(what, o.signal),
+  );
 }
