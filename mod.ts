@@ -66,3 +66,14 @@ export {
   type WorkerPoolOptions,
   type WorkerStats,
 } from "./src/exec/mod.ts";
+export {
+  type BuildOptions,
+  type Op,
+  Pipeline,
+  PipelineBuilder,
+  PipelineEnded,
+  PipelineFailure,
+  type PipeOptions,
+  type Source,
+  TimeoutError,
+} from "./src/pipeline/mod.ts";

@@ -148,8 +148,8 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   }
 
   #settled(index: number, item: I, value: R): void {
-    if (this.finished) return;
     this.#inFlight--;
+    if (this.finished) return;
     let out;
     try {
       out = this.result(item, value);
@@ -161,8 +161,8 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   }
 
   #failed(index: number, error: unknown): void {
-    if (this.finished) return;
     this.#inFlight--;
+    if (this.finished) return;
     this.#failures++;
     if (!this.#skip) return this.fail(new StageError(this.name, index, error));
     if (this.#failures > this.#maxFailures) {

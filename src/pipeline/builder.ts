@@ -1,0 +1,289 @@
+/**
+ * `PipelineBuilder`: SPDL's way of describing a pipeline, stage by stage.
+ *
+ * @module
+ */
+
+import * as check from "../stream/_validate.ts";
+import { isKernel, type Kernel } from "../exec/kernel.ts";
+import type { Pool } from "../exec/pool_types.ts";
+import type { TaskContext } from "../stream/types.ts";
+import { createPipeline, type Pipeline } from "./pipeline.ts";
+import type { Plan, Step } from "./_plan.ts";
+import type { BuildOptions, PipeOptions } from "./types.ts";
+
+export type { BuildOptions, PipeOptions } from "./types.ts";
+
+/**
+ * What `pipe` runs: a function on the event loop (it gets the item and a
+ * `TaskContext`, whose `signal` aborts when the pipeline stops), or a kernel
+ * on an executor.
+ */
+export type Op<T, U> =
+  | ((input: T, context: TaskContext) => U | PromiseLike<U>)
+  | Kernel<(input: T) => U>;
+
+/** What a pipeline reads from. */
+export type Source<T> = Iterable<T> | AsyncIterable<T> | ReadableStream<T>;
+
+const EXECUTORS = ["main", "workers", "processes"];
+
+/**
+ * Describes a pipeline: a source, stages, a sink; `build()` checks it all
+ * and makes the `Pipeline`. As in SPDL, each `pipe` stage runs up to
+ * `concurrency` tasks at once and passes results on in completion order
+ * unless `outputOrder: "input"`; a function runs on the event loop, a
+ * kernel on the pipeline's worker pool of `numThreads` workers (or the
+ * executor given). Methods return the builder, retyped for the next stage.
+ *
+ * @typeParam T The type of the items at the end of the chain so far.
+ *
+ * @example Download and preprocess, as in SPDL's guide
+ * ```ts
+ * import { PipelineBuilder } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const download = async (url: string) => {
+ *   await new Promise((resolve) => setTimeout(resolve, 5));
+ *   return `data of ${url}`;
+ * };
+ * const preprocess = (data: string) => data.toUpperCase();
+ * const urls = ["a", "b", "c", "d"].map((x) => `https://example.com/${x}`);
+ * await using pipeline = new PipelineBuilder()
+ *   .addSource(urls)
+ *   .pipe(download, { concurrency: 4, outputOrder: "input" })
+ *   .pipe(preprocess, { concurrency: 2, outputOrder: "input" })
+ *   .addSink(3)
+ *   .build({ numThreads: 3 });
+ * const out = await Array.fromAsync(pipeline);
+ * assert.deepEqual(out, urls.map((u) => `DATA OF ${u.toUpperCase()}`));
+ * ```
+ */
+export class PipelineBuilder<T = never> {
+  #source: { value: unknown } | undefined;
+  readonly #steps: Step[] = [];
+  readonly #problems: string[] = [];
+
+  /**
+   * Sets where items come from: an array or other iterable, an async
+   * iterable (a generator), or a `ReadableStream` (a file, a `fetch` body).
+   *
+   * @typeParam U The item type.
+   * @param source The source.
+   * @returns This builder, for items of type `U`.
+   */
+  addSource<U>(source: Source<U>): PipelineBuilder<U> {
+    if (this.#source !== undefined) this.#problems.push("addSource() was called twice");
+    else if (this.#steps.length > 0) this.#problems.push("addSource() must come before any stage");
+    if (!isSource(source)) {
+      this.#problems.push(
+        `the source must be an iterable, an async iterable or a ReadableStream, got ${
+          check.show(source)
+        }`,
+      );
+    }
+    this.#source = { value: source };
+    return this as unknown as PipelineBuilder<U>;
+  }
+
+  /**
+   * Adds a stage that runs `op` on every item.
+   *
+   * @typeParam U What `op` returns (awaited).
+   * @param op A function (runs on the event loop) or a kernel (runs on an executor).
+   * @param options `concurrency` (default 1), `outputOrder` (default
+   *   `"completion"`), `name`, `maxFailures` (default: the pipeline's),
+   *   `executor` (for kernels: `"workers"` by default, `"processes"`,
+   *   `"main"`, or a pool).
+   * @returns This builder, for items of type `U`.
+   */
+  pipe<U>(op: Op<T, U>, options?: PipeOptions): PipelineBuilder<Awaited<U>> {
+    const at = this.#at("pipe");
+    const o = (options ?? {}) as PipeOptions;
+    if (typeof o !== "object") this.#problems.push(`${at}: options must be an object`);
+    const kernel = isKernel(op);
+    if (!kernel && typeof op !== "function") {
+      this.#problems.push(`${at}: op must be a function or a kernel, got ${check.show(op)}`);
+    }
+    const name = o.name ?? (kernel ? (op as Kernel).exportName : (op as { name?: string }).name) ??
+      "";
+    this.#check(at, () => check.stageName("pipe stage", o.name, "pipe"));
+    const concurrency = this.#check(
+      at,
+      () =>
+        o.concurrency === undefined
+          ? 1
+          : check.positiveInteger("pipe stage", "concurrency", o.concurrency, true),
+    ) ?? 1;
+    this.#check(at, () =>
+      o.outputOrder === undefined ||
+      check.oneOf("pipe stage", "outputOrder", o.outputOrder, ["completion", "input"] as const));
+    this.#check(
+      at,
+      () => o.maxFailures === undefined || check.count("pipe stage", "maxFailures", o.maxFailures),
+    );
+    const executor = o.executor;
+    if (
+      executor !== undefined && !EXECUTORS.includes(executor as string) && !isPool(executor)
+    ) {
+      this.#problems.push(
+        `${at}: executor must be "main", "workers", "processes" or a pool, got ${
+          check.show(executor)
+        }`,
+      );
+    }
+    if (!kernel && executor !== undefined && executor !== "main") {
+      this.#problems.push(
+        `${at}: only a kernel can run on executor ${
+          typeof executor === "string" ? `"${executor}"` : "a pool"
+        }; a function runs on the event loop`,
+      );
+    }
+    this.#steps.push({
+      kind: "pipe",
+      op: op as Step & { kind: "pipe" } extends { op: infer F } ? F : never,
+      name: name === "" || name === "anonymous" ? `pipe ${this.#steps.length + 1}` : name,
+      concurrency,
+      ordered: o.outputOrder === "input",
+      maxFailures: o.maxFailures,
+      executor: executor ?? (kernel ? "workers" : "main"),
+    });
+    return this as unknown as PipelineBuilder<Awaited<U>>;
+  }
+
+  /**
+   * Adds a stage that gathers items into arrays of `n`.
+   *
+   * @param n The batch size, a positive integer.
+   * @param options `dropLast`: drop a last batch shorter than `n`.
+   * @returns This builder, for arrays of items.
+   */
+  aggregate(n: number, options?: { dropLast?: boolean }): PipelineBuilder<T[]> {
+    const at = this.#at("aggregate");
+    this.#check(at, () => check.positiveInteger("aggregate stage", "n", n));
+    const dropLast = this.#check(
+      at,
+      () =>
+        options?.dropLast === undefined
+          ? false
+          : check.boolean("aggregate stage", "dropLast", options.dropLast),
+    ) ?? false;
+    this.#steps.push({ kind: "aggregate", n, dropLast, name: `aggregate(${n})` });
+    return this as unknown as PipelineBuilder<T[]>;
+  }
+
+  /**
+   * Adds a stage that passes on the items of each array (or other iterable).
+   *
+   * @returns This builder, for the items' items.
+   */
+  disaggregate(): PipelineBuilder<T extends Iterable<infer E> ? E : never> {
+    this.#at("disaggregate");
+    this.#steps.push({ kind: "disaggregate", name: "disaggregate" });
+    return this as unknown as PipelineBuilder<T extends Iterable<infer E> ? E : never>;
+  }
+
+  /**
+   * Ends the chain with a buffer of `bufferSize` finished items, kept ready
+   * ahead of the consumer (the prefetch depth).
+   *
+   * @param bufferSize A positive integer.
+   * @returns This builder.
+   */
+  addSink(bufferSize = 3): PipelineBuilder<T> {
+    const at = this.#at("addSink");
+    this.#check(at, () => check.positiveInteger("sink", "bufferSize", bufferSize));
+    this.#steps.push({ kind: "sink", bufferSize, name: "sink" });
+    return this;
+  }
+
+  /**
+   * Checks the whole description and makes the pipeline. It starts with
+   * `start()`, or with the first read.
+   *
+   * @param options `numThreads` (the worker pool's size, default: the number
+   *   of cores), `maxFailures` (per stage, default 0), `reportStatsInterval`
+   *   (ms) with `onStats`, and `trace` (a `TraceRecorder`).
+   * @returns The pipeline.
+   * @throws {TypeError} Listing every mistake: no source, no sink, a stage
+   *   after the sink, a bad option.
+   */
+  build(options?: BuildOptions): Pipeline<T> {
+    const problems = [...this.#problems];
+    const o = (options ?? {}) as BuildOptions;
+    const checked = <V>(f: () => V): V | undefined => {
+      try {
+        return f();
+      } catch (error) {
+        problems.push(`build: ${(error as Error).message.replace(/^Cannot create build: /, "")}`);
+        return undefined;
+      }
+    };
+    if (this.#source === undefined) problems.push("no source: call addSource() first");
+    if (!this.#steps.some((s) => s.kind === "sink")) problems.push("no sink: call addSink() last");
+    const numThreads = checked(() =>
+      o.numThreads === undefined
+        ? navigator.hardwareConcurrency
+        : check.positiveInteger("build", "numThreads", o.numThreads)
+    );
+    const maxFailures = checked(() =>
+      o.maxFailures === undefined ? 0 : check.count("build", "maxFailures", o.maxFailures)
+    );
+    const interval = checked(() =>
+      o.reportStatsInterval === undefined
+        ? undefined
+        : check.duration("build", "reportStatsInterval", o.reportStatsInterval)
+    );
+    if (o.onStats !== undefined) checked(() => check.callable("build", "onStats", o.onStats));
+    if (interval !== undefined && o.onStats === undefined) {
+      problems.push("build: reportStatsInterval needs onStats to report to");
+    }
+    if (problems.length > 0) {
+      throw new TypeError(
+        `Cannot build pipeline: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
+          problems.map((p) => `  - ${p}`).join("\n"),
+      );
+    }
+    const plan: Plan = {
+      source: this.#source!.value as Source<unknown>,
+      steps: [...this.#steps],
+      numThreads: numThreads!,
+      maxFailures: maxFailures!,
+      reportStatsInterval: interval,
+      onStats: o.onStats,
+      trace: o.trace,
+    };
+    return createPipeline(plan) as Pipeline<T>;
+  }
+
+  // "step N (kind)", noting a stage after the sink.
+  #at(kind: string): string {
+    const at = `step ${this.#steps.length + 1} (${kind})`;
+    if (this.#steps.some((s) => s.kind === "sink")) {
+      this.#problems.push(`${at}: nothing may follow the sink`);
+    }
+    return at;
+  }
+
+  #check<V>(at: string, f: () => V): V | undefined {
+    try {
+      return f();
+    } catch (error) {
+      this.#problems.push(`${at}: ${(error as Error).message.replace(/^Cannot create /, "")}`);
+      return undefined;
+    }
+  }
+}
+
+function isSource(value: unknown): boolean {
+  if (value instanceof ReadableStream) return true;
+  if (value === null || value === undefined) return false;
+  const o = Object(value);
+  return Symbol.iterator in o || Symbol.asyncIterator in o;
+}
+
+function isPool(value: unknown): value is Pool {
+  return typeof value === "object" && value !== null &&
+    typeof (value as Pool).run === "function" && typeof (value as Pool).map === "function" &&
+    typeof (value as Pool).close === "function";
+}

@@ -1,0 +1,82 @@
+/**
+ * Options of `PipelineBuilder.pipe()` and `build()`.
+ *
+ * @module
+ */
+
+import type { Pool } from "../exec/pool_types.ts";
+import type { PipelineStats } from "./stats.ts";
+import type { TraceRecorder } from "./trace.ts";
+
+/**
+ * Options of a `pipe` stage.
+ *
+ * @example A download stage
+ * ```ts
+ * import type { PipeOptions } from "@conveyor/core";
+ *
+ * const options: PipeOptions = { concurrency: 4, outputOrder: "input", name: "download" };
+ * ```
+ */
+export interface PipeOptions {
+  /**
+   * How many tasks of the stage run at once.
+   *
+   * @default {1}
+   */
+  concurrency?: number;
+  /**
+   * `"completion"`: results go on as tasks finish; `"input"`: in input order.
+   *
+   * @default {"completion"}
+   */
+  outputOrder?: "completion" | "input";
+  /** The stage's name in statistics, traces and errors. Default: the function's or export's name. */
+  name?: string;
+  /** How many failed items the stage drops before the pipeline fails. Default: the pipeline's `maxFailures`. */
+  maxFailures?: number;
+  /**
+   * Where a kernel runs: the pipeline's worker pool (`"workers"`), a pool of
+   * `numThreads` child processes (`"processes"`), the event loop (`"main"`), or
+   * a pool of yours (left open). A function always runs on the event loop.
+   *
+   * @default {"workers" for a kernel, "main" for a function}
+   */
+  executor?: "main" | "workers" | "processes" | Pool;
+}
+
+/**
+ * Options of `PipelineBuilder.build()`.
+ *
+ * @example Statistics every second
+ * ```ts
+ * import type { BuildOptions } from "@conveyor/core";
+ *
+ * const options: BuildOptions = {
+ *   numThreads: 4,
+ *   reportStatsInterval: 1000,
+ *   onStats: (stats) => console.log(stats.stages.map((s) => `${s.name}: ${s.itemsOut}`)),
+ * };
+ * ```
+ */
+export interface BuildOptions {
+  /**
+   * How many workers run kernel stages (the shared pool's size).
+   *
+   * @default {navigator.hardwareConcurrency}
+   */
+  numThreads?: number;
+  /**
+   * How many failed items each stage drops before the pipeline fails with a
+   * `PipelineFailure`; a stage's own `maxFailures` overrides it.
+   *
+   * @default {0}
+   */
+  maxFailures?: number;
+  /** Calls `onStats` this often (ms) while the pipeline runs, and once at its end. */
+  reportStatsInterval?: number;
+  /** Receives the statistics (see `reportStatsInterval`). */
+  onStats?: (stats: PipelineStats) => void;
+  /** Records every task's start and end, for a Chrome trace file. */
+  trace?: TraceRecorder;
+}
