@@ -1,0 +1,250 @@
+import assert from "node:assert/strict";
+import {
+  bottleneck,
+  LatencySketch,
+  type PipelineStageStats,
+  type PipelineStats,
+  renderStats,
+  StageMeter,
+} from "../src/pipeline/stats.ts";
+
+/** A controllable clock in milliseconds. */
+function fakeClock(): { now: () => number; set: (ms: number) => void } {
+  let t = 0;
+  return { now: () => t, set: (ms) => t = ms };
+}
+
+function near(actual: number, expected: number, relative: number): void {
+  assert.ok(
+    Math.abs(actual - expected) <= relative * expected,
+    `expected ${actual} within ${relative * 100}% of ${expected}`,
+  );
+}
+
+function stage(
+  name: string,
+  occupancy: number,
+  fullness: number,
+  more: Partial<PipelineStageStats> = {},
+): PipelineStageStats {
+  return {
+    name,
+    kind: "pipe",
+    itemsIn: 0,
+    itemsOut: 0,
+    failures: 0,
+    inFlight: 0,
+    concurrency: 1,
+    busyMs: 0,
+    latencyMs: undefined,
+    occupancy,
+    fullness,
+    buffered: 0,
+    ...more,
+  };
+}
+
+const pipeline = (stages: PipelineStageStats[]): PipelineStats => ({
+  elapsedMs: 10_000,
+  done: false,
+  stages,
+});
+
+Deno.test("LatencySketch estimates quantiles of 1..1000 within 2%", () => {
+  const sketch = new LatencySketch();
+  for (let ms = 1; ms <= 1000; ms++) sketch.add(ms);
+  assert.equal(sketch.count, 1000);
+  near(sketch.quantile(0.5), 500, 0.02);
+  near(sketch.quantile(0.9), 900, 0.02);
+  near(sketch.quantile(0.99), 990, 0.02);
+  assert.equal(sketch.quantile(0), 1);
+  assert.equal(sketch.quantile(1), 1000);
+  const summary = sketch.summary()!;
+  near(summary.p50, 500, 0.02);
+  near(summary.p90, 900, 0.02);
+  near(summary.p99, 990, 0.02);
+});
+
+Deno.test("LatencySketch stays within 2% from microseconds to minutes in bounded memory", () => {
+  const sketch = new LatencySketch();
+  const values: number[] = [];
+  let seed = 42;
+  for (let i = 0; i < 100_000; i++) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    const ms = 10 ** (-2 + 7 * (seed / 2 ** 31)); // 0.01 ms .. 100,000 ms, log-uniform
+    values.push(ms);
+    sketch.add(ms);
+  }
+  values.sort((a, b) => a - b);
+  for (const q of [0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999]) {
+    near(sketch.quantile(q), values[Math.round(q * (values.length - 1))]!, 0.02);
+  }
+});
+
+Deno.test("LatencySketch of one value and of zeros gives the value back", () => {
+  const one = new LatencySketch();
+  one.add(7.5);
+  assert.deepEqual(one.summary(), { p50: 7.5, p90: 7.5, p99: 7.5 });
+  const zeros = new LatencySketch();
+  for (let i = 0; i < 10; i++) zeros.add(0);
+  assert.deepEqual(zeros.summary(), { p50: 0, p90: 0, p99: 0 });
+});
+
+Deno.test("LatencySketch is empty until a value is added and rejects bad input", () => {
+  const sketch = new LatencySketch();
+  assert.equal(sketch.count, 0);
+  assert.ok(Number.isNaN(sketch.quantile(0.5)));
+  assert.equal(sketch.summary(), undefined);
+  assert.throws(() => sketch.add(-1), RangeError);
+  assert.throws(() => sketch.add(NaN), RangeError);
+  assert.throws(() => sketch.quantile(1.5), /q must be between 0 and 1, got 1.5/);
+  assert.equal(sketch.count, 0);
+});
+
+Deno.test("StageMeter integrates output-buffer occupancy and fullness over time", () => {
+  const clock = fakeClock();
+  const meter = new StageMeter("decode", "pipe", 4, clock.now);
+  const counts = { itemsIn: 5, itemsOut: 4, failures: 1, inFlight: 0 };
+  clock.set(10);
+  meter.buffer(1, 4); // empty for 10 ms
+  clock.set(25);
+  meter.buffer(2, 4); // one item for 15 ms, then two
+  clock.set(40);
+  meter.buffer(4, 4); // at capacity from 40 ms
+  clock.set(100);
+  let stats = meter.report(counts); // the open interval counts
+  assert.equal(stats.occupancy, 0.9);
+  assert.equal(stats.fullness, 0.6);
+  assert.equal(stats.buffered, 4);
+  meter.buffer(0, 4);
+  clock.set(200);
+  stats = meter.report(counts);
+  assert.equal(stats.occupancy, 0.45);
+  assert.equal(stats.fullness, 0.3);
+  assert.equal(stats.buffered, 0);
+  assert.deepEqual(
+    [stats.name, stats.kind, stats.itemsIn, stats.itemsOut, stats.failures, stats.concurrency],
+    ["decode", "pipe", 5, 4, 1, 4],
+  );
+});
+
+Deno.test("StageMeter counts a buffer as full only when it holds an item", () => {
+  const clock = fakeClock();
+  const meter = new StageMeter("write", "sink", Infinity, clock.now);
+  const counts = { itemsIn: 0, itemsOut: 0, failures: 0, inFlight: 0 };
+  assert.equal(meter.report(counts).occupancy, 0); // no time elapsed: no NaN
+  meter.buffer(0, 0);
+  clock.set(50);
+  meter.buffer(1, 0);
+  clock.set(100);
+  const stats = meter.report(counts);
+  assert.equal(stats.fullness, 0.5);
+  assert.equal(stats.occupancy, 0.5);
+  assert.equal(stats.concurrency, Infinity);
+  assert.throws(() => new StageMeter("x", "pipe", 0, clock.now), RangeError);
+});
+
+Deno.test("StageMeter sums the busy time and latency of overlapping tasks", () => {
+  const clock = fakeClock();
+  const meter = new StageMeter("fetch", "pipe", 2, clock.now);
+  const counts = { itemsIn: 2, itemsOut: 0, failures: 0, inFlight: 2 };
+  assert.equal(meter.report(counts).latencyMs, undefined);
+  assert.equal(meter.report(counts).busyMs, 0);
+  const a = meter.taskStarted();
+  clock.set(5);
+  const b = meter.taskStarted();
+  assert.equal(b, 5);
+  clock.set(25);
+  meter.taskEnded(a); // 25 ms
+  clock.set(45);
+  meter.taskEnded(b); // 40 ms
+  const stats = meter.report({ ...counts, itemsOut: 2, inFlight: 0 });
+  assert.equal(stats.busyMs, 65);
+  near(stats.latencyMs!.p50, 25, 0.01);
+  near(stats.latencyMs!.p99, 40, 0.01);
+});
+
+Deno.test("bottleneck() names the slow middle stage", () => {
+  // read fills its output: resize cannot keep up; resize's output stays empty.
+  const stats = pipeline([
+    stage("read", 1, 0.9, { kind: "source" }),
+    stage("resize", 0.1, 0.02),
+    stage("write", 0, 0, { kind: "sink" }),
+  ]);
+  assert.equal(bottleneck(stats), "resize");
+});
+
+Deno.test("bottleneck() skips stages held back from downstream and names the slowest", () => {
+  // A chain backed up from a slow sink: every buffer full, the sink's input the fullest.
+  const backedUp = pipeline([
+    stage("read", 1, 0.95),
+    stage("parse", 1, 0.9),
+    stage("store", 0, 0, { kind: "sink" }),
+  ]);
+  assert.equal(bottleneck(backedUp), "store");
+  // Two candidates: the fuller input wins, ties go to the input that held items longer.
+  const two = pipeline([stage("a", 1, 0.6), stage("b", 0.2, 0.7), stage("c", 0.1, 0)]);
+  assert.equal(bottleneck(two), "c");
+  const tie = pipeline([stage("a", 0.8, 0.7), stage("b", 0.9, 0.7), stage("c", 0.1, 0)]);
+  assert.equal(bottleneck(tie), "c");
+});
+
+Deno.test("bottleneck() is undefined when nothing stands out or with one stage", () => {
+  assert.equal(
+    bottleneck(pipeline([stage("a", 0.4, 0.3), stage("b", 0.3, 0.1), stage("c", 0, 0)])),
+    undefined,
+  );
+  assert.equal(bottleneck(pipeline([stage("only", 1, 1)])), undefined);
+  assert.equal(bottleneck(pipeline([])), undefined);
+});
+
+Deno.test("renderStats() aligns a row per stage and names the bottleneck", () => {
+  const stats: PipelineStats = {
+    elapsedMs: 4000,
+    done: false,
+    stages: [
+      stage("read-the-files", 1, 0.95, { kind: "source", itemsOut: 1_234_567 }),
+      stage("decode-jpeg-imgs", 0.1, 0, {
+        itemsIn: 1_234_567,
+        itemsOut: 1_234_000,
+        failures: 12,
+        inFlight: 3,
+        concurrency: Infinity,
+        busyMs: 1_234_567,
+        latencyMs: { p50: 1.234, p90: 45.67, p99: 1234.5 },
+      }),
+      stage("resize-thumbnail", 0.05, 0, {
+        kind: "disaggregate",
+        itemsIn: 1_234_000,
+        itemsOut: 2_468_000,
+        inFlight: 16,
+        concurrency: 16,
+      }),
+      stage("batch-for-upload", 0.2, 0, { kind: "aggregate", itemsIn: 2_468_000, itemsOut: 2468 }),
+      stage("upload-to-bucket", 0, 0, { kind: "sink", itemsIn: 2468, itemsOut: 2000 }),
+    ],
+  };
+  const table = renderStats(stats);
+  const lines = table.split("\n");
+  assert.match(lines[0]!, /running: 4\.0 s elapsed, 500 items\/s out/);
+  const [header, ...rest] = lines.slice(1);
+  const rows = rest.slice(0, stats.stages.length);
+  for (const [i, s] of stats.stages.entries()) assert.ok(rows[i]!.startsWith(s.name));
+  for (const line of [header!, ...rows]) assert.equal(line.length, header!.length);
+  assert.ok(header!.length < 100, `${header!.length} columns`);
+  assert.match(header!, /^stage +kind +in +out +failed +active +busy s +p50 +p90 +p99 +occ +full$/);
+  assert.match(rows[0]!, / - +- +- +100% +95%$/);
+  assert.match(rows[1]!, /1,234,567 1,234,000 +12 +3\/inf +1,235 1\.23 45\.7 1,235 +10% +0%$/);
+  assert.match(rows[2]!, /16\/16/);
+  assert.equal(lines.at(-1), "bottleneck: decode-jpeg-imgs");
+  assert.equal(lines.length, 2 + stats.stages.length + 1);
+});
+
+Deno.test("renderStats() leaves out the bottleneck line when there is none", () => {
+  const table = renderStats({ elapsedMs: 0, done: true, stages: [stage("only", 0, 0)] });
+  const lines = table.split("\n");
+  assert.equal(lines.length, 3);
+  assert.match(lines[0]!, /^pipeline done: 0\.0 s elapsed, - items\/s/);
+  assert.doesNotMatch(table, /bottleneck/);
+  assert.equal(renderStats(pipeline([])).split("\n").length, 2);
+});
