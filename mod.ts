@@ -67,13 +67,20 @@ export {
   type WorkerStats,
 } from "./src/exec/mod.ts";
 export {
+  bottleneck,
   type BuildOptions,
   type Op,
   Pipeline,
   PipelineBuilder,
   PipelineEnded,
   PipelineFailure,
+  type PipelineStageStats,
+  type PipelineStats,
   type PipeOptions,
+  renderStats,
   type Source,
   TimeoutError,
+  type TraceEvent,
+  TraceRecorder,
+  type TraceRecorderOptions,
 } from "./src/pipeline/mod.ts";

@@ -4,8 +4,10 @@ import {
   PipelineBuilder,
   PipelineEnded,
   PipelineFailure,
+  renderStats,
   type TaskContext,
   TimeoutError,
+  TraceRecorder,
 } from "../mod.ts";
 import type * as k from "./fixtures/kernels.ts";
 import { eventually, random, sleep } from "./_util.ts";
@@ -338,4 +340,42 @@ Deno.test("occupancy points at the bottleneck: the slow middle stage's input is 
   assert(format!.occupancy < 0.2, `format's output mostly empty ${format!.occupancy}`);
   assert(slow!.busyMs > 40 * 3, "busy time adds up the task times");
   assert(slow!.latencyMs !== undefined && slow!.latencyMs.p50 >= 3);
+});
+
+Deno.test("SPDL's thread-pool example: a synchronous preprocess as a kernel, concurrency 3 on 3 threads", async () => {
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  const preprocess = kernel<typeof k.inside>(FIXTURE, "inside");
+  await using pipeline = new PipelineBuilder()
+    .addSource(range(9).map(() => ({ cells, ms: 40 })))
+    .pipe(preprocess, { concurrency: 3 })
+    .addSink(3)
+    .build({ numThreads: 3 });
+  assert.equal((await Array.fromAsync(pipeline)).length, 9);
+  assert.equal(cells[1], 3, "three preprocess calls ran at once, on three threads");
+});
+
+Deno.test("a trace recorder gets every task of every stage; the stats table names the stages", async () => {
+  const trace = new TraceRecorder();
+  const reports: string[] = [];
+  await using pipeline = new PipelineBuilder()
+    .addSource(range(10))
+    .pipe(async (x: number) => {
+      await sleep(1);
+      return x;
+    }, { name: "fetch", concurrency: 3 })
+    .pipe((x: number) => x + 1, { name: "parse" })
+    .addSink()
+    .build({ trace, reportStatsInterval: 1000, onStats: (s) => reports.push(renderStats(s)) });
+  assert.equal((await Array.fromAsync(pipeline)).length, 10);
+  const events = JSON.parse(JSON.stringify(trace)).traceEvents as {
+    ph: string;
+    cat?: string;
+    dur?: number;
+  }[];
+  const tasks = events.filter((e) => e.ph === "X");
+  assert.equal(tasks.filter((e) => e.cat === "fetch").length, 10);
+  assert.equal(tasks.filter((e) => e.cat === "parse").length, 10);
+  assert(tasks.every((e) => typeof e.dur === "number" && e.dur >= 0));
+  assert.equal(reports.length, 1, "one report at the end");
+  for (const name of ["fetch", "parse", "sink"]) assert.match(reports[0]!, new RegExp(name));
 });

@@ -1,0 +1,108 @@
+/**
+ * An SPDL-shaped pipeline, side by side in one run: a simulated download
+ * (async, 2 ms of latency, 64 at once), a CPU-bound kernel on 2 workers
+ * (about 30 µs of arithmetic per item), and batches of 32; with conveyor's
+ * `PipelineBuilder`, and with the same work written with p-map's
+ * `pMapIterable` and Piscina. Prints items/s and the ratio.
+ * `BENCH_PIPELINE_N` and `BENCH_ROUNDS` change the size.
+ *
+ * @module
+ */
+
+import { pMapIterable } from "p-map";
+import { Piscina } from "piscina";
+import { kernel, PipelineBuilder } from "../mod.ts";
+import { burnByte } from "./fixtures/pool_kernels.ts";
+
+const N = Number(Deno.env.get("BENCH_PIPELINE_N") ?? 20_000);
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
+const MODULE = new URL("./fixtures/pool_kernels.ts", import.meta.url);
+const BATCH = 32;
+
+function* ids(): Generator<number> {
+  for (let i = 0; i < N; i++) yield i;
+}
+
+/** A download: 2 ms of latency, then the item. */
+async function download(id: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 2));
+  return id;
+}
+
+const expected = Array.from(ids(), burnByte);
+
+/** Checks the batches: sizes, and every item once. */
+function check(batches: number[][]): void {
+  const items = batches.flat();
+  if (items.length !== N) throw new Error(`got ${items.length} items, expected ${N}`);
+  if (batches.some((b, i) => b.length !== BATCH && i !== batches.length - 1)) {
+    throw new Error("a batch of the wrong size");
+  }
+  const want = [...expected].sort((a, b) => a - b);
+  const got = [...items].sort((a, b) => a - b);
+  if (want.some((x, i) => x !== got[i])) throw new Error("wrong results");
+}
+
+const contestants: Record<string, () => Promise<number[][]>> = {
+  "conveyor PipelineBuilder": async () => {
+    const crunch = kernel<(x: number) => number>(MODULE, "burnByte");
+    await using pipeline = new PipelineBuilder()
+      .addSource(ids())
+      .pipe(download, { concurrency: 64, name: "download" })
+      .pipe(crunch, { concurrency: 16, name: "crunch" })
+      .aggregate(BATCH)
+      .addSink(3)
+      .build({ numThreads: 2 });
+    return await Array.fromAsync(pipeline);
+  },
+  "p-map pMapIterable + Piscina": async () => {
+    const piscina = new Piscina({
+      filename: MODULE.href,
+      name: "burnByte",
+      minThreads: 2,
+      maxThreads: 2,
+    });
+    try {
+      const downloaded = pMapIterable(ids(), download, { concurrency: 64 });
+      const crunched = pMapIterable(downloaded, (x) => piscina.run(x) as Promise<number>, {
+        concurrency: 16,
+      });
+      const batches: number[][] = [];
+      let current: number[] = [];
+      for await (const x of crunched) {
+        current.push(x);
+        if (current.length === BATCH) {
+          batches.push(current);
+          current = [];
+        }
+      }
+      if (current.length > 0) batches.push(current);
+      return batches;
+    } finally {
+      await piscina.destroy();
+    }
+  },
+};
+
+console.log(
+  `${N.toLocaleString("en")} items: download (2 ms, 64 at once) -> CPU kernel on 2 workers ` +
+    `-> batches of ${BATCH}; best of ${ROUNDS} rounds, Deno ${Deno.version.deno}, ` +
+    `${navigator.hardwareConcurrency} cores`,
+);
+const best: Record<string, number> = {};
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, run] of Object.entries(contestants)) {
+    const start = performance.now();
+    check(await run());
+    best[name] = Math.max(best[name] ?? 0, N / ((performance.now() - start) / 1000));
+  }
+}
+const reference = best["conveyor PipelineBuilder"]!;
+console.log(`\n${"contestant".padEnd(32)} ${"items/s".padStart(10)}  vs conveyor`);
+for (const [name, rate] of Object.entries(best)) {
+  console.log(
+    `${name.padEnd(32)} ${Math.round(rate).toLocaleString("en").padStart(10)}  ${
+      (rate / reference).toFixed(2)
+    }x`,
+  );
+}
