@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   kernel,
+  lines,
   PipelineBuilder,
   PipelineEnded,
   PipelineFailure,
@@ -378,4 +379,44 @@ Deno.test("a trace recorder gets every task of every stage; the stats table name
   assert(tasks.every((e) => typeof e.dur === "number" && e.dur >= 0));
   assert.equal(reports.length, 1, "one report at the end");
   for (const name of ["fetch", "parse", "sink"]) assert.match(reports[0]!, new RegExp(name));
+});
+
+Deno.test("a ReadableStream source: the lines of a file", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(path, range(300).map((i) => `row ${i}`).join("\n") + "\n");
+    const file = await Deno.open(path);
+    await using pipeline = new PipelineBuilder()
+      .addSource(file.readable.pipeThrough(new TextDecoderStream()).pipeThrough(lines()))
+      .pipe((line: string) => Number(line.slice(4)), { concurrency: 4, outputOrder: "input" })
+      .aggregate(100)
+      .addSink()
+      .build();
+    const batches = await Array.fromAsync(pipeline);
+    assert.deepEqual(batches.flat(), range(300));
+    assert.equal(batches.length, 3);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("stop() and dispose before start leave nothing running and end reads", async () => {
+  let pulled = 0;
+  function* counted() {
+    for (let i = 0; i < 10; i++) {
+      pulled++;
+      yield i;
+    }
+  }
+  const pipeline = new PipelineBuilder()
+    .addSource(counted())
+    .pipe(kernel<typeof k.square>(FIXTURE, "square"))
+    .addSink()
+    .build({ numThreads: 1, reportStatsInterval: 5, onStats: () => {} });
+  await pipeline.stop();
+  await pipeline[Symbol.asyncDispose]();
+  await assert.rejects(pipeline.getItem(), PipelineEnded);
+  assert.deepEqual(await Array.fromAsync(pipeline), []);
+  assert.equal(pulled, 0, "the source was never read");
+  assert.equal(pipeline.stats().done, true);
 });
