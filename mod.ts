@@ -69,6 +69,7 @@ export {
 export {
   bottleneck,
   type BuildOptions,
+  type ChromeTraceEvent,
   type Op,
   Pipeline,
   PipelineBuilder,
@@ -80,7 +81,6 @@ export {
   renderStats,
   type Source,
   TimeoutError,
-  type TraceEvent,
   TraceRecorder,
   type TraceRecorderOptions,
 } from "./src/pipeline/mod.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type TraceEvent, TraceRecorder } from "../src/pipeline/trace.ts";
+import { type ChromeTraceEvent, TraceRecorder } from "../src/pipeline/trace.ts";
 
 /** A recorder on a controllable clock that starts at 1,000 ms. */
 function recorder(maxEvents?: number): { trace: TraceRecorder; at: (ms: number) => void } {
@@ -8,7 +8,7 @@ function recorder(maxEvents?: number): { trace: TraceRecorder; at: (ms: number) 
   return { trace: new TraceRecorder(options), at: (ms) => t = 1000 + ms };
 }
 
-const tasks = (trace: TraceRecorder): TraceEvent[] =>
+const tasks = (trace: TraceRecorder): ChromeTraceEvent[] =>
   trace.toJSON().traceEvents.filter((e) => e.ph === "X");
 
 const laneNames = (trace: TraceRecorder): [number, unknown][] =>
@@ -147,7 +147,7 @@ Deno.test("JSON.stringify of a TraceRecorder is a trace file that parses back", 
   const started = trace.begin("stage", 0);
   trace.end("stage", 0, started, true);
   trace.instant("done", { items: 1 });
-  const file: { traceEvents: TraceEvent[]; displayTimeUnit: string } = JSON.parse(
+  const file: { traceEvents: ChromeTraceEvent[]; displayTimeUnit: string } = JSON.parse(
     JSON.stringify(trace),
   );
   assert.equal(file.displayTimeUnit, "ms");

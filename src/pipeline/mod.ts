@@ -23,5 +23,5 @@ export { type Op, PipelineBuilder, type Source } from "./builder.ts";
 export { PipelineEnded, PipelineFailure, TimeoutError } from "./errors.ts";
 export { Pipeline } from "./pipeline.ts";
 export { bottleneck, type PipelineStageStats, type PipelineStats, renderStats } from "./stats.ts";
-export { type TraceEvent, TraceRecorder, type TraceRecorderOptions } from "./trace.ts";
+export { type ChromeTraceEvent, TraceRecorder, type TraceRecorderOptions } from "./trace.ts";
 export type { BuildOptions, PipeOptions } from "./types.ts";

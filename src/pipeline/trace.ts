@@ -6,7 +6,7 @@
  */
 
 /** One event of the Chrome trace-event format. */
-export interface TraceEvent {
+export interface ChromeTraceEvent {
   /** The event's name: `"<stage> #<index>"` for a task, `"thread_name"` for metadata. */
   name: string;
   /** The phase: `"X"` a complete event, `"i"` an instant, `"M"` metadata. */
@@ -87,8 +87,8 @@ export class TraceRecorder {
   readonly #now: () => number;
   readonly #origin: number;
   readonly #maxEvents: number;
-  readonly #events: TraceEvent[] = [];
-  readonly #metadata: TraceEvent[] = [];
+  readonly #events: ChromeTraceEvent[] = [];
+  readonly #metadata: ChromeTraceEvent[] = [];
   readonly #stages = new Map<string, StageLanes>();
   #dropped = 0;
 
@@ -166,7 +166,7 @@ export class TraceRecorder {
    * @param args Data shown with the event.
    */
   instant(name: string, args?: Record<string, unknown>): void {
-    const event: TraceEvent = {
+    const event: ChromeTraceEvent = {
       name,
       ph: "i",
       s: "g",
@@ -193,7 +193,7 @@ export class TraceRecorder {
    *
    * @returns An object for `JSON.stringify`.
    */
-  toJSON(): { traceEvents: TraceEvent[]; displayTimeUnit: "ms" } {
+  toJSON(): { traceEvents: ChromeTraceEvent[]; displayTimeUnit: "ms" } {
     return { traceEvents: [...this.#metadata, ...this.#events], displayTimeUnit: "ms" };
   }
 
@@ -216,7 +216,7 @@ export class TraceRecorder {
     );
   }
 
-  #push(event: TraceEvent): void {
+  #push(event: ChromeTraceEvent): void {
     if (this.#events.length < this.#maxEvents) this.#events.push(event);
     else this.#dropped++;
   }
