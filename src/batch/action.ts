@@ -1,0 +1,111 @@
+/**
+ * The `@action` decorator: methods that chain into a batch pipeline.
+ *
+ * @module
+ */
+
+import { show } from "../stream/_validate.ts";
+
+/** Options of `@action(...)`. */
+export interface ActionOptions {
+  /**
+   * `true`: one batch at a time runs this action (a lock per method);
+   * a name: one batch at a time runs any of the actions sharing that name.
+   *
+   * @default {false}
+   */
+  useLock?: boolean | string;
+}
+
+/** What the pipeline knows of an action. */
+export interface ActionInfo {
+  /** The lock's key: the method itself, a shared name, or none. */
+  readonly lock: object | string | undefined;
+}
+
+// deno-lint-ignore no-explicit-any
+type Method = (this: any, ...args: any[]) => any;
+
+const actions = new WeakMap<Method, ActionInfo>();
+
+/** The action behind a method, if it is one. */
+export function actionInfo(method: unknown): ActionInfo | undefined {
+  return typeof method === "function" ? actions.get(method as Method) : undefined;
+}
+
+function register<M extends Method>(method: M, name: string, options: ActionOptions): M {
+  const useLock = options.useLock ?? false;
+  if (typeof useLock !== "boolean" && (typeof useLock !== "string" || useLock === "")) {
+    throw new TypeError(
+      `@action on "${name}": useLock must be a boolean or a non-empty lock name, got ${
+        show(useLock)
+      }`,
+    );
+  }
+  // A wrapper, so that one function can be registered once per decoration.
+  const wrapped = function (this: unknown, ...args: unknown[]) {
+    return method.apply(this, args);
+  } as M;
+  Object.defineProperty(wrapped, "name", { value: name });
+  actions.set(wrapped, {
+    lock: useLock === true ? wrapped : useLock === false ? undefined : useLock,
+  });
+  return wrapped;
+}
+
+/**
+ * Marks a `Batch` method as an action: `dataset.p.name(...args)` adds it to
+ * a pipeline. Use it bare (`@action`) or with options
+ * (`@action({ useLock: true })`, `@action({ useLock: "disk" })`).
+ *
+ * @param args The method and its decorator context, or `ActionOptions`.
+ * @returns The action, or a decorator.
+ * @throws {TypeError} On a field or a bad option.
+ *
+ * @example One batch at a time writes to disk
+ * ```ts
+ * import { action, Batch, Dataset } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * let writing = 0, most = 0;
+ * class Saved extends Batch<number> {
+ *   @action({ useLock: true })
+ *   async save(): Promise<void> {
+ *     most = Math.max(most, ++writing);
+ *     await new Promise((resolve) => setTimeout(resolve, 1));
+ *     writing--;
+ *   }
+ * }
+ * await new Dataset(8, Saved).p.save().run(2, { prefetch: 3 });
+ * assert.equal(most, 1);
+ * ```
+ */
+export function action<M extends Method>(method: M, context: ClassMethodDecoratorContext): M;
+export function action(
+  options: ActionOptions,
+): <M extends Method>(method: M, context: ClassMethodDecoratorContext) => M;
+export function action(
+  ...args: [Method, ClassMethodDecoratorContext] | [ActionOptions]
+): unknown {
+  if (typeof args[0] === "function") {
+    const [method, context] = args as [Method, ClassMethodDecoratorContext];
+    return register(method, checkContext(context), {});
+  }
+  const options = args[0] ?? {};
+  if (typeof options !== "object") {
+    throw new TypeError(`@action(options): options must be an object, got ${show(options)}`);
+  }
+  return <M extends Method>(method: M, context: ClassMethodDecoratorContext): M =>
+    register(method, checkContext(context), options);
+}
+
+function checkContext(context: ClassMethodDecoratorContext): string {
+  if (context?.kind !== "method" || context.static) {
+    throw new TypeError(
+      `@action applies to instance methods, not to ${context?.static ? "static " : ""}${
+        context?.kind ?? "this"
+      }`,
+    );
+  }
+  return String(context.name);
+}
