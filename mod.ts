@@ -84,3 +84,19 @@ export {
   TraceRecorder,
   type TraceRecorderOptions,
 } from "./src/pipeline/mod.ts";
+export {
+  action,
+  type ActionName,
+  type ActionOptions,
+  Batch,
+  type BatchClass,
+  type BatchPipeline,
+  BatchPipelineBase,
+  Dataset,
+  DatasetIndex,
+  formatTrace,
+  type GenBatchOptions,
+  SkipBatch,
+  StopPipeline,
+  type TraceEvent,
+} from "./src/batch/mod.ts";

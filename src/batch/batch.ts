@@ -33,7 +33,8 @@ export class Batch<K = unknown> {
   /** The keys of this batch's items. */
   readonly indices: readonly K[];
   /** The dataset the batch comes from, when it has one. */
-  readonly dataset: Dataset<Batch<K>, K> | undefined;
+  // deno-lint-ignore no-explicit-any
+  readonly dataset: Dataset<any, K> | undefined;
 
   /**
    * Makes a batch.
@@ -41,7 +42,8 @@ export class Batch<K = unknown> {
    * @param indices The keys of its items.
    * @param dataset The dataset they come from.
    */
-  constructor(indices: readonly K[], dataset?: Dataset<Batch<K>, K>) {
+  // deno-lint-ignore no-explicit-any
+  constructor(indices: readonly K[], dataset?: Dataset<any, K>) {
     this.indices = indices;
     this.dataset = dataset;
   }

@@ -1,0 +1,155 @@
+// One run of a batch pipeline: batches are made from the index, each runs
+// the actions in order, up to 1 + prefetch at once, and leave in creation
+// order. Pulled by the consumer: nothing runs beyond what it asked for plus
+// `prefetch`.
+
+import { actionInfo } from "./action.ts";
+import { Batch } from "./batch.ts";
+import { SkipBatch, StopPipeline } from "./errors.ts";
+import { bindPools, OwnedPools } from "./_run_context.ts";
+import type { TraceEvent } from "./trace.ts";
+
+/** One action call of a pipeline. */
+export interface Step {
+  readonly name: string;
+  readonly args: readonly unknown[];
+}
+
+type Outcome<B> =
+  | { kind: "ok"; batch: B }
+  | { kind: "skip" }
+  | { kind: "stop" }
+  | { kind: "error"; error: unknown };
+
+/** A FIFO lock. */
+class Lock {
+  #held = false;
+  readonly #waiting: (() => void)[] = [];
+
+  async acquire(): Promise<void> {
+    if (!this.#held) {
+      this.#held = true;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next === undefined) this.#held = false;
+    else next();
+  }
+}
+
+/** What a run needs. */
+export interface RunPlan<K, B> {
+  keys: Iterator<K[]>;
+  make: (keys: K[]) => B;
+  steps: readonly Step[];
+  prefetch: number;
+  trace: ((event: TraceEvent) => void) | undefined;
+}
+
+/** The batches of a run, as a stream. */
+export function runBatches<K, B extends Batch<K>>(plan: RunPlan<K, B>): ReadableStream<B> {
+  const { keys, make, steps, prefetch, trace } = plan;
+  const pools = new OwnedPools();
+  const locks = new Map<object | string, Lock>();
+  const running: Promise<Outcome<B>>[] = [];
+  let created = 0;
+  let halted = false;
+  let exhausted = false;
+  let finished: Promise<void> | undefined;
+  const finish = () => finished ??= pools.close();
+
+  async function process(batch: B, number: number): Promise<B> {
+    await null; // let the batches of one pull be created first, as batchflow does
+    let current: Batch<K> = batch;
+    for (let i = 0; i < steps.length; i++) {
+      const { name, args } = steps[i]!;
+      const method = (current as unknown as Record<string, unknown>)[name];
+      const info = actionInfo(method);
+      if (info === undefined) {
+        throw new TypeError(
+          `${current.constructor.name} has no action "${name}" (the batch of action ${
+            i + 1
+          } is a ${current.constructor.name})`,
+        );
+      }
+      let lock: Lock | undefined;
+      if (info.lock !== undefined) {
+        lock = locks.get(info.lock);
+        if (lock === undefined) locks.set(info.lock, lock = new Lock());
+        await lock.acquire();
+      }
+      try {
+        trace?.({ type: "action started", batch: number, action: i + 1, name });
+        const result = await (method as (...a: unknown[]) => unknown).apply(current, [...args]);
+        if (result instanceof Batch) {
+          current = result as Batch<K>;
+          bindPools(current, pools);
+        }
+        trace?.({ type: "action finished", batch: number, action: i + 1, name });
+      } finally {
+        lock?.release();
+      }
+    }
+    return current as B;
+  }
+
+  function startNext(): boolean {
+    if (halted || exhausted) return false;
+    const next = keys.next();
+    if (next.done) {
+      exhausted = true;
+      return false;
+    }
+    const number = ++created;
+    const batch = make(next.value);
+    bindPools(batch, pools);
+    trace?.({ type: "batch created", batch: number });
+    running.push(
+      process(batch, number).then(
+        (b): Outcome<B> => ({ kind: "ok", batch: b }),
+        (error): Outcome<B> => {
+          if (error instanceof SkipBatch) return { kind: "skip" };
+          halted = true; // no batch starts after an error or a stop
+          return error instanceof StopPipeline ? { kind: "stop" } : { kind: "error", error };
+        },
+      ),
+    );
+    return true;
+  }
+
+  return new ReadableStream<B>({
+    async pull(controller) {
+      for (;;) {
+        try {
+          while (running.length < 1 + prefetch && startNext());
+        } catch (error) {
+          // Making a batch failed (the index or the batch class threw).
+          halted = true;
+          running.push(Promise.resolve({ kind: "error", error }));
+        }
+        const head = running.shift();
+        if (head === undefined) {
+          controller.close();
+          return await finish();
+        }
+        const outcome = await head;
+        if (outcome.kind === "ok") return controller.enqueue(outcome.batch);
+        if (outcome.kind === "skip") continue;
+        if (outcome.kind === "stop") {
+          controller.close();
+        } else {
+          controller.error(outcome.error);
+        }
+        return await finish();
+      }
+    },
+    async cancel() {
+      halted = true;
+      await finish();
+    },
+  }, { highWaterMark: 0 });
+}
