@@ -86,6 +86,7 @@ export {
 } from "./src/pipeline/mod.ts";
 export {
   action,
+  type ActionMethod,
   type ActionName,
   type ActionOptions,
   Batch,

@@ -23,17 +23,18 @@ export interface ActionInfo {
   readonly lock: object | string | undefined;
 }
 
+/** A method `@action` can decorate. */
 // deno-lint-ignore no-explicit-any
-type Method = (this: any, ...args: any[]) => any;
+export type ActionMethod = (this: any, ...args: any[]) => any;
 
-const actions = new WeakMap<Method, ActionInfo>();
+const actions = new WeakMap<ActionMethod, ActionInfo>();
 
 /** The action behind a method, if it is one. */
 export function actionInfo(method: unknown): ActionInfo | undefined {
-  return typeof method === "function" ? actions.get(method as Method) : undefined;
+  return typeof method === "function" ? actions.get(method as ActionMethod) : undefined;
 }
 
-function register<M extends Method>(method: M, name: string, options: ActionOptions): M {
+function register<M extends ActionMethod>(method: M, name: string, options: ActionOptions): M {
   const useLock = options.useLock ?? false;
   if (typeof useLock !== "boolean" && (typeof useLock !== "string" || useLock === "")) {
     throw new TypeError(
@@ -80,22 +81,31 @@ function register<M extends Method>(method: M, name: string, options: ActionOpti
  * assert.equal(most, 1);
  * ```
  */
-export function action<M extends Method>(method: M, context: ClassMethodDecoratorContext): M;
+export function action<M extends ActionMethod>(
+  method: M,
+  context: ClassMethodDecoratorContext,
+): M;
+/**
+ * `@action(options)`: an action with a lock (see the bare form).
+ *
+ * @param options `useLock`.
+ * @returns The decorator.
+ */
 export function action(
   options: ActionOptions,
-): <M extends Method>(method: M, context: ClassMethodDecoratorContext) => M;
+): <M extends ActionMethod>(method: M, context: ClassMethodDecoratorContext) => M;
 export function action(
-  ...args: [Method, ClassMethodDecoratorContext] | [ActionOptions]
+  ...args: [ActionMethod, ClassMethodDecoratorContext] | [ActionOptions]
 ): unknown {
   if (typeof args[0] === "function") {
-    const [method, context] = args as [Method, ClassMethodDecoratorContext];
+    const [method, context] = args as [ActionMethod, ClassMethodDecoratorContext];
     return register(method, checkContext(context), {});
   }
   const options = args[0] ?? {};
   if (typeof options !== "object") {
     throw new TypeError(`@action(options): options must be an object, got ${show(options)}`);
   }
-  return <M extends Method>(method: M, context: ClassMethodDecoratorContext): M =>
+  return <M extends ActionMethod>(method: M, context: ClassMethodDecoratorContext): M =>
     register(method, checkContext(context), options);
 }
 

@@ -47,14 +47,11 @@ type AnyBatch = Batch<any>;
 // deno-lint-ignore no-explicit-any
 type AnyDataset<B extends AnyBatch> = Dataset<B, any>;
 
-// The non-action members, which an action may not shadow.
-type Own = keyof BatchPipelineBase<Batch>;
-
 /** The action names of a batch class: its methods beyond `Batch`'s. */
 export type ActionName<B> = {
-  // deno-lint-ignore no-explicit-any
-  [K in keyof B]: K extends keyof Batch | Own ? never : B[K] extends (...args: any[]) => any ? K
-  : never;
+  [K in keyof B]: K extends keyof Batch | keyof BatchPipelineBase<Batch> ? never
+    : B[K] extends (...args: never[]) => unknown ? K
+    : never;
 }[keyof B];
 
 /**
@@ -64,7 +61,8 @@ export type ActionName<B> = {
  *
  * @typeParam B The batch class.
  */
-export type BatchPipeline<B extends AnyBatch> =
+// deno-lint-ignore no-explicit-any
+export type BatchPipeline<B extends Batch<any>> =
   & BatchPipelineBase<B>
   & { readonly [K in ActionName<B>]: (...args: unknown[]) => BatchPipeline<B> };
 
@@ -110,7 +108,8 @@ export function emptyPipeline<B extends AnyBatch>(
  * assert.deepEqual(out, [[1, 3, 5, 7], [9, 11]]);
  * ```
  */
-export class BatchPipelineBase<B extends AnyBatch> implements AsyncDisposable {
+// deno-lint-ignore no-explicit-any
+export class BatchPipelineBase<B extends Batch<any>> implements AsyncDisposable {
   readonly #dataset: AnyDataset<B>;
   readonly #steps: readonly Step[];
   #cursor: { reader: ReadableStreamDefaultReader<B>; size: number } | undefined;

@@ -9,6 +9,10 @@ import type { Batch } from "./batch.ts";
 import { type BatchPipeline, emptyPipeline } from "./batch_pipeline.ts";
 import { DatasetIndex } from "./dataset_index.ts";
 
+/** A class of batches: made with the keys of a batch and its dataset. */
+// deno-lint-ignore no-explicit-any
+export type BatchClass<B, K> = new (indices: readonly K[], dataset?: any) => B;
+
 /**
  * A dataset: the keys of its items and the class of its batches. Data stays
  * where it is; actions of the batch class load and process it.
@@ -32,10 +36,6 @@ import { DatasetIndex } from "./dataset_index.ts";
  * assert.deepEqual(batch.sizes, [5, 6]);
  * ```
  */
-/** A class of batches: made with the keys of a batch and its dataset. */
-// deno-lint-ignore no-explicit-any
-export type BatchClass<B, K> = new (indices: readonly K[], dataset?: any) => B;
-
 // deno-lint-ignore no-explicit-any
 export class Dataset<B extends Batch<any>, K = number> {
   /** The items' keys. */

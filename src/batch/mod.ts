@@ -26,7 +26,7 @@
  * @module
  */
 
-export { action, type ActionOptions } from "./action.ts";
+export { action, type ActionMethod, type ActionOptions } from "./action.ts";
 export { Batch } from "./batch.ts";
 export {
   type ActionName,
