@@ -60,7 +60,14 @@ export function runBatches<K, B extends Batch<K>>(plan: RunPlan<K, B>): Readable
   let halted = false;
   let exhausted = false;
   let finished: Promise<void> | undefined;
-  const finish = () => finished ??= pools.close();
+  // Ends a run: waits for the batches still running (their results are
+  // dropped), then closes the pools they used.
+  const finish = () =>
+    finished ??= (async () => {
+      halted = true;
+      await Promise.allSettled(running.splice(0));
+      await pools.close();
+    })();
 
   async function process(batch: B, number: number): Promise<B> {
     await null; // let the batches of one pull be created first, as batchflow does
@@ -132,23 +139,16 @@ export function runBatches<K, B extends Batch<K>>(plan: RunPlan<K, B>): Readable
           running.push(Promise.resolve({ kind: "error", error }));
         }
         const head = running.shift();
-        if (head === undefined) {
-          controller.close();
-          return await finish();
-        }
-        const outcome = await head;
-        if (outcome.kind === "ok") return controller.enqueue(outcome.batch);
-        if (outcome.kind === "skip") continue;
-        if (outcome.kind === "stop") {
-          controller.close();
-        } else {
-          controller.error(outcome.error);
-        }
-        return await finish();
+        const outcome = head === undefined ? undefined : await head;
+        if (outcome?.kind === "ok") return controller.enqueue(outcome.batch);
+        if (outcome?.kind === "skip") continue;
+        await finish();
+        if (outcome?.kind === "error") controller.error(outcome.error);
+        else controller.close();
+        return;
       }
     },
     async cancel() {
-      halted = true;
       await finish();
     },
   }, { highWaterMark: 0 });
