@@ -37,4 +37,15 @@ export {
 export { type BatchClass, Dataset } from "./dataset.ts";
 export { DatasetIndex } from "./dataset_index.ts";
 export { SkipBatch, StopPipeline } from "./errors.ts";
+export {
+  anyActionFailed,
+  CallArgs,
+  callArgs,
+  type InbatchOptions,
+  inbatchOptions,
+  InbatchOptionsMarker,
+  inbatchParallel,
+  type InbatchParallelOptions,
+  type Target,
+} from "./inbatch_parallel.ts";
 export { formatTrace, type TraceEvent } from "./trace.ts";

@@ -133,14 +133,15 @@ export class PoolCore {
   }
 
   stats(): PoolStats {
-    const live = this.#slots.filter((s): s is Slot => s !== undefined && s.alive);
+    const slots = this.#slots.filter((s): s is Slot => s !== undefined);
     return {
       name: this.#name,
       size: this.#size,
+      closed: this.#closed,
       queued: this.#queue.size,
       tasksDone: this.#tasksDone,
       crashes: this.#crashes,
-      workers: live.map((s) => ({
+      workers: slots.map((s) => ({
         id: s.id,
         tasksDone: s.tasksDone,
         busyMs: s.busyMs,

@@ -82,13 +82,15 @@ export interface PoolStats {
   readonly name: string;
   /** How many workers the pool keeps. */
   readonly size: number;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
   /** Tasks waiting for a worker. */
   readonly queued: number;
   /** Tasks finished, by all workers, replaced ones included. */
   readonly tasksDone: number;
   /** Workers that died and were replaced. */
   readonly crashes: number;
-  /** The live workers. */
+  /** The workers (after `close()`, the last ones, with their counters). */
   readonly workers: readonly WorkerStats[];
 }
 

@@ -136,7 +136,7 @@ export class ProcessPool implements Pool {
   /**
    * A snapshot of the pool's counters.
    *
-   * @returns The pool's statistics, with one entry per live child.
+   * @returns The pool's statistics, with one entry per child.
    */
   stats(): PoolStats {
     return this.#core.stats();

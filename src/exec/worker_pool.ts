@@ -93,7 +93,7 @@ export class WorkerPool implements Pool {
   /**
    * A snapshot of the pool's counters.
    *
-   * @returns The pool's statistics, with one entry per live worker.
+   * @returns The pool's statistics, with one entry per worker.
    */
   stats(): PoolStats {
     return this.#core.stats();

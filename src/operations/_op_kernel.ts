@@ -1,0 +1,49 @@
+// The kernel every Operations worker runs: it calls an operation by module
+// and export name. An export that is a class is instantiated once per worker
+// and called through its `call` method, so its state lives in that instance.
+
+/** One call of an operation. */
+export interface Invocation {
+  module: string;
+  name: string;
+  input: unknown;
+}
+
+const loaded = new Map<string, Promise<(input: unknown) => unknown>>();
+
+/** The operation `name` of `module` as a function (a class: one instance's `call`). */
+export function loadOperation(module: string, name: string): Promise<(input: unknown) => unknown> {
+  const key = `${module}#${name}`;
+  let fn = loaded.get(key);
+  if (fn === undefined) {
+    fn = (async () => {
+      const namespace = await import(module) as Record<string, unknown>;
+      return asCallable(namespace[name], `"${name}" of ${module}`);
+    })();
+    loaded.set(key, fn);
+  }
+  return fn;
+}
+
+/** `value` as a function: a function itself, or a class's instance's `call`. */
+export function asCallable(value: unknown, what: string): (input: unknown) => unknown {
+  if (typeof value !== "function") {
+    throw new TypeError(`Operation ${what} is not a function or a class, got ${typeof value}`);
+  }
+  if (!isClass(value)) return value as (input: unknown) => unknown;
+  const instance = new (value as new () => { call?: unknown })();
+  if (typeof instance.call !== "function") {
+    throw new TypeError(`Operation ${what} is a class without a call(input) method`);
+  }
+  return (input) => (instance.call as (input: unknown) => unknown)(input);
+}
+
+/** Whether `fn` is a class (called with `new`). */
+export function isClass(fn: unknown): boolean {
+  return typeof fn === "function" && /^class[\s{]/.test(Function.prototype.toString.call(fn));
+}
+
+/** Runs one call (the kernel). */
+export async function invoke({ module, name, input }: Invocation): Promise<unknown> {
+  return await (await loadOperation(module, name))(input);
+}

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { kernel, Operations, StageError } from "../mod.ts";
+
+const FIXTURE = new URL("./fixtures/operation_kernels.ts", import.meta.url);
+const op = (name: string, meta?: Record<string, unknown>) => kernel(FIXTURE, name, meta);
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+Deno.test("Accumulator gives running sums in order while a stateless negation runs on several workers", async () => {
+  await using ops = new Operations<number, number>([
+    op("Accumulator"),
+    op("negate", { batchSize: 8 }),
+  ], { nCpu: 2 });
+  const out = await Array.fromAsync(ops.apply(range(1, 100)));
+  let sum = 0;
+  assert.deepEqual(out, range(1, 100).map((x) => -(sum += x)));
+  const stats = ops.stats();
+  assert.deepEqual(stats.operations.map((o) => [o.name, o.runs]), [
+    ["Accumulator", "dedicated worker"],
+    ["negate", "pool"],
+  ]);
+  assert.equal(stats.dedicated.length, 1);
+  assert.equal(stats.pool!.closed, true, "closed at the end of the stream");
+  const busy = stats.pool!.workers.filter((w) => w.tasksDone > 0);
+  assert(busy.length > 1, `the negation ran on ${busy.length} worker(s)`);
+});
+
+Deno.test("Difference2 stateful (in master) and stateless (windows of 3, in workers) agree", async () => {
+  const inputs = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5];
+  await using stateful = new Operations<number, number>([op("Difference2Stateful")]);
+  await using stateless = new Operations<number, number>([op("difference2Stateless")], { nCpu: 2 });
+  const a = await Array.fromAsync(stateful.apply(inputs));
+  const b = await Array.fromAsync(stateless.apply(inputs));
+  const expected = inputs.slice(2).map((z, i) => z - inputs[i]!);
+  assert.deepEqual(a, expected);
+  assert.deepEqual(b, expected);
+  assert.equal(stateful.stats().operations[0]!.runs, "master");
+  assert.deepEqual(stateless.stats().operations[0]!.meta, {
+    stateful: 3,
+    batchSize: 4,
+    runInMaster: false,
+  });
+});
+
+Deno.test("inputs 0..10 with stateful: 2 give 10 windows; metadata from properties, instances and classes", async () => {
+  for (const name of ["add", "Add", "Add2"]) {
+    await using ops = new Operations<number, number>([op(name)], { nCpu: 1 });
+    const out = await Array.fromAsync(ops.apply(range(0, 10)));
+    assert.deepEqual(out, range(0, 9).map((x) => 2 * x + 1), name);
+    assert.deepEqual(ops.stats().operations[0]!.meta, {
+      stateful: 2,
+      batchSize: 10,
+      runInMaster: false,
+    });
+  }
+});
+
+for (const batchSize of [1, 4]) {
+  Deno.test(`batchSize ${batchSize} allows at most ${batchSize} calls in flight`, async () => {
+    const cells = new Int32Array(new SharedArrayBuffer(8));
+    await using ops = new Operations<unknown, number>([op("gauge", { batchSize })], { nCpu: 4 });
+    const inputs = range(0, 15).map((x) => ({ cells, x, ms: 10 }));
+    assert.deepEqual(await Array.fromAsync(ops.apply(inputs)), range(0, 15));
+    assert.equal(cells[1], batchSize);
+  });
+}
+
+Deno.test("plain functions run on the main thread, in order", async () => {
+  const seen: number[] = [];
+  const record = (x: number) => {
+    seen.push(x);
+    return x * 10;
+  };
+  const half = Object.assign((x: number) => x / 2, { stateful: false, batchSize: 3 });
+  await using ops = new Operations<number, number>([record, half]);
+  assert.deepEqual(await Array.fromAsync(ops.apply([1, 2, 3])), [5, 10, 15]);
+  assert.deepEqual(seen, [1, 2, 3]);
+});
+
+Deno.test("invalid metadata is rejected at construction; apply twice throws", () => {
+  for (const stateful of [0, -1, 1.5]) {
+    assert.throws(
+      () => new Operations([op("negate", { stateful })]),
+      (e: unknown) =>
+        e instanceof RangeError &&
+        /stateful must be true, false or a positive integer/.test(e.message),
+    );
+  }
+  assert.throws(() => new Operations([op("negate", { stateful: "yes" })]), TypeError);
+  for (const batchSize of [0, -2, 2.5, "4"]) {
+    assert.throws(() => new Operations([op("negate", { batchSize })]), RangeError);
+  }
+  const fn = Object.assign((x: number) => x, { stateful: 0 });
+  assert.throws(() => new Operations([fn]), RangeError);
+  assert.throws(() => new Operations([op("negate", { runInMaster: "no" })]), TypeError);
+  assert.throws(() => new Operations([]), TypeError);
+  assert.throws(() => new Operations([42 as never]), /must be a kernel or a function/);
+  assert.throws(() => new Operations([op("negate")], { nCpu: 0 }), RangeError);
+  const ops = new Operations([(x: number) => x]);
+  ops.apply([1]).cancel();
+  assert.throws(() => ops.apply([1]), /only once/);
+});
+
+Deno.test("an operation that throws ends the stream with an error naming it and the item, and closes its workers", async () => {
+  const ops = new Operations<number, number>([op("Accumulator"), op("failOnFive")], { nCpu: 2 });
+  await assert.rejects(Array.fromAsync(ops.apply([1, 1, 1, 2, 0, 3, 4])), (e: unknown) => {
+    assert(e instanceof StageError);
+    assert.equal(e.stage, "failOnFive");
+    assert.equal(e.index, 3);
+    assert.match(e.message, /five is not allowed/);
+    return true;
+  });
+  const stats = ops.stats();
+  assert.equal(stats.pool?.closed, true, "the shared pool is closed");
+  assert.equal(stats.dedicated[0]?.closed, true, "the dedicated worker is closed");
+});
