@@ -1,0 +1,173 @@
+// The source, sink and options sections of a spec: checked, with paths
+// resolved against the spec file's folder. Checks that touch the file system
+// are queued in `later`, to run all at once.
+
+import { dirname, resolve } from "node:path";
+import { isScalar, type Node } from "yaml";
+import type { Checker, Entry } from "./_yaml_check.ts";
+import { globBase } from "./_glob.ts";
+import type { SinkSpec, SourceSpec, SpecOptions } from "./spec.ts";
+
+/** What the section parsers share. */
+export interface Context {
+  readonly c: Checker;
+  /** The spec file's folder. */
+  readonly dir: string;
+  /** Checks of the file system, awaited together. */
+  readonly later: Promise<void>[];
+}
+
+/** The source kinds, in the order the docs give them. */
+export const SOURCE_KINDS = ["range", "lines", "jsonl", "glob", "stdin"] as const;
+/** The sink kinds. */
+export const SINK_KINDS = ["jsonl", "text", "stdout", "url"] as const;
+const OPTION_KEYS = [
+  "numThreads",
+  "maxFailures",
+  "bufferSize",
+  "progress",
+  "statsInterval",
+  "trace",
+];
+
+/** The path a spec names, resolved against its folder. */
+export function pathOf(x: Context, node: Node | null, path: string): string | undefined {
+  const written = x.c.string(node, path, "a path relative to the spec file");
+  return written === undefined ? undefined : resolve(x.dir, written);
+}
+
+// Queues a check that `path` is a file (or, with `folder`, a folder).
+function exists(x: Context, node: Node | null, path: string, what: string, folder = false): void {
+  x.later.push(
+    Deno.stat(path).then(
+      (info) => {
+        if (folder ? !info.isDirectory : !info.isFile) {
+          x.c.error(node, `${what} ${path} is not a ${folder ? "folder" : "file"}`);
+        }
+      },
+      () => void x.c.error(node, `${what} ${path} does not exist`),
+    ),
+  );
+}
+
+/** The `source` section. */
+export function parseSource(x: Context, entry: Entry): SourceSpec | undefined {
+  const m = x.c.map(entry.value, "source", SOURCE_KINDS, entry.key);
+  const kind = m && x.c.oneOf(m, "source", SOURCE_KINDS, entry.value ?? entry.key);
+  if (m === undefined || kind === undefined) return undefined;
+  const node = m.get(kind)!.value;
+  const at = `source.${kind}`;
+  switch (kind) {
+    case "range":
+      return parseRange(x, m.get(kind)!);
+    case "lines":
+    case "jsonl": {
+      const path = pathOf(x, node, at);
+      if (path === undefined) return undefined;
+      exists(x, node, path, `${at}: file`);
+      return { kind, path };
+    }
+    case "glob": {
+      const path = pathOf(x, node, at);
+      if (path === undefined) return undefined;
+      exists(x, node, globBase(path), `${at}: folder`, true);
+      return { kind, pattern: path.replaceAll("\\", "/") };
+    }
+    case "stdin": {
+      const format = x.c.choice(node, at, ["lines", "jsonl"] as const);
+      return format && { kind, format };
+    }
+  }
+}
+
+function parseRange(x: Context, entry: Entry): SourceSpec | undefined {
+  const { c } = x;
+  if (isScalar(entry.value) && typeof entry.value.value === "number") {
+    const end = c.number(entry.value, "source.range");
+    return end === undefined ? undefined : { kind: "range", start: 0, end, step: 1 };
+  }
+  const m = c.map(entry.value, "source.range", ["start", "end", "step"], entry.key);
+  if (m === undefined) return undefined;
+  const num = (key: string, fallback: number) =>
+    m.has(key) ? c.number(m.get(key)!.value, `source.range.${key}`) : fallback;
+  const start = num("start", 0);
+  const step = num("step", 1);
+  if (!m.has("end")) c.error(entry.value, "source.range has no end", "end: a number");
+  const end = m.has("end") ? num("end", 0) : undefined;
+  if (step === 0) c.error(m.get("step")!.value, "source.range.step is 0", "a non-zero number");
+  if (start === undefined || end === undefined || step === undefined || step === 0) return;
+  return { kind: "range", start, end, step };
+}
+
+/** The `sink` section. */
+export function parseSink(x: Context, entry: Entry): SinkSpec | undefined {
+  const m = x.c.map(entry.value, "sink", SINK_KINDS, entry.key);
+  const kind = m && x.c.oneOf(m, "sink", SINK_KINDS, entry.value ?? entry.key);
+  if (m === undefined || kind === undefined) return undefined;
+  const node = m.get(kind)!.value;
+  const at = `sink.${kind}`;
+  switch (kind) {
+    case "jsonl":
+    case "text": {
+      const path = pathOf(x, node, at);
+      if (path === undefined) return undefined;
+      exists(x, node, dirname(path), `${at}: folder`, true);
+      return { kind, path };
+    }
+    case "stdout": {
+      const format = x.c.choice(node, at, ["jsonl", "text"] as const);
+      return format && { kind, format };
+    }
+    case "url": {
+      const url = x.c.string(node, at, "an http: or https: URL");
+      if (url === undefined) return undefined;
+      const parsed = URL.parse(url);
+      if (parsed === null || !["http:", "https:"].includes(parsed.protocol)) {
+        return x.c.error(node, `${at} is ${JSON.stringify(url)}`, "an http: or https: URL");
+      }
+      return { kind, url: parsed.href };
+    }
+  }
+}
+
+/** The `options` section (all optional). */
+export function parseOptions(x: Context, entry: Entry | undefined): SpecOptions {
+  const { c } = x;
+  const m = entry === undefined ? new Map() : c.map(entry.value, "options", OPTION_KEYS, entry.key);
+  const node = (key: string) => m?.get(key)?.value ?? null;
+  const options: { -readonly [K in keyof SpecOptions]: SpecOptions[K] } = {
+    maxFailures: 0,
+    bufferSize: 3,
+  };
+  if (m?.has("numThreads")) {
+    const n = c.integer(node("numThreads"), "options.numThreads", 1);
+    if (n !== undefined) options.numThreads = n;
+  }
+  if (m?.has("maxFailures")) {
+    options.maxFailures = c.integer(node("maxFailures"), "options.maxFailures", 0, true) ?? 0;
+  }
+  if (m?.has("bufferSize")) {
+    options.bufferSize = c.integer(node("bufferSize"), "options.bufferSize", 1) ?? 3;
+  }
+  if (m?.has("progress")) {
+    const progress = c.boolean(node("progress"), "options.progress");
+    if (progress !== undefined) options.progress = progress;
+  }
+  if (m?.has("statsInterval")) {
+    const ms = c.scalar(
+      node("statsInterval"),
+      "options.statsInterval",
+      "a positive number of milliseconds",
+      (v): v is number => typeof v === "number" && v > 0 && Number.isFinite(v),
+    );
+    if (ms !== undefined) options.statsInterval = ms;
+  }
+  if (m?.has("trace")) {
+    const path = pathOf(x, node("trace"), "options.trace");
+    if (path !== undefined) {
+      exists(x, node("trace"), dirname(path), "options.trace: folder", true);
+      options.trace = path;
+    }
+  }
+  return options;
+}

@@ -1,0 +1,189 @@
+// Checks of YAML nodes that collect every mistake with its line and column,
+// instead of stopping at the first.
+
+import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node } from "yaml";
+import { SpecError } from "./spec_error.ts";
+
+/** A key of a mapping and its value (`null` when the key has none). */
+export interface Entry {
+  readonly key: Node;
+  readonly value: Node | null;
+}
+
+/** Describes a YAML value for a message. */
+export function describe(node: Node | null): string {
+  if (node === null) return "nothing";
+  if (isMap(node)) return "a mapping";
+  if (isSeq(node)) return "a list";
+  if (!isScalar(node)) return "an alias";
+  const v = node.value;
+  if (v === null) return "nothing";
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+/** `word` with "a" or "an" before it. */
+export function withArticle(word: string): string {
+  return `${/^[aeiou]/i.test(word) ? "an" : "a"} ${word}`;
+}
+
+/** The closest name to `word` among `names`, if it is close enough to be a typo. */
+export function closest(word: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of names) {
+    const d = distance(word.toLowerCase(), name.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return bestDistance <= Math.min(2, Math.ceil(word.length / 3)) ? best : undefined;
+}
+
+// Edit distance with transpositions (optimal string alignment).
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length)]);
+  for (let j = 0; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      }
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** Collects mistakes; each check returns the value, or `undefined` after reporting. */
+export class Checker {
+  readonly errors: SpecError[] = [];
+  readonly #file: string;
+  readonly #lines: LineCounter;
+  readonly #doc: Document;
+
+  constructor(file: string, lines: LineCounter, doc: Document) {
+    this.#file = file;
+    this.#lines = lines;
+    this.#doc = doc;
+  }
+
+  /** Reports a mistake at a node (or at an offset in the text). */
+  error(at: Node | null | number, message: string, expected?: string): undefined {
+    const offset = typeof at === "number" ? at : at?.range?.[0] ?? 0;
+    const { line, col } = this.#lines.linePos(offset);
+    this.errors.push(new SpecError(this.#file, line, col, message, expected));
+    return undefined;
+  }
+
+  /** Follows an alias to the node it names. */
+  resolve(node: Node | null): Node | null {
+    return isAlias(node) ? (node.resolve(this.#doc) as Node | undefined) ?? null : node;
+  }
+
+  /** The entries of a mapping, reporting keys not in `allowed` (with a guess). */
+  map(
+    node: Node | null,
+    path: string,
+    allowed: readonly string[],
+    fallback: Node | null | number = node,
+  ): Map<string, Entry> | undefined {
+    node = this.resolve(node);
+    if (!isMap(node)) {
+      return this.error(
+        node ?? fallback,
+        `${path} is ${describe(node)}`,
+        `a mapping with keys ${allowed.join(", ")}`,
+      );
+    }
+    const entries = new Map<string, Entry>();
+    for (const pair of node.items) {
+      const key = pair.key as Node | null;
+      const name = isScalar(key) ? key.value : undefined;
+      if (typeof name !== "string") {
+        this.error(key ?? node, `a key of ${path} is ${describe(key)}`, "a name");
+      } else if (!allowed.includes(name)) {
+        const guess = closest(name, allowed);
+        const where = path === "" ? "" : ` in ${path}`;
+        this.error(
+          key,
+          `unknown key "${name}"${where}${
+            guess === undefined ? "" : ` (did you mean "${guess}"?)`
+          }`,
+          `one of ${allowed.join(", ")}`,
+        );
+      } else if (!entries.has(name)) {
+        entries.set(name, { key: key!, value: this.resolve(pair.value as Node | null) });
+      }
+    }
+    return entries;
+  }
+
+  /** The one key of `kinds` that `entries` has; reports none or several. */
+  oneOf<K extends string>(
+    entries: Map<string, Entry>,
+    path: string,
+    kinds: readonly K[],
+    at: Node | null | number,
+  ): K | undefined {
+    const present = [...entries.keys()].filter((k): k is K => kinds.includes(k as K));
+    if (present.length === 1) return present[0];
+    if (present.length === 0) {
+      return this.error(at, `${path} has none of ${kinds.join(", ")}`, `exactly one of them`);
+    }
+    return this.error(
+      entries.get(present[1]!)!.key,
+      `${path} has more than one kind: ${present.join(" and ")}`,
+      `exactly one of ${kinds.join(", ")}`,
+    );
+  }
+
+  /** A scalar value that passes `test`. */
+  scalar<T>(
+    node: Node | null,
+    path: string,
+    expected: string,
+    test: (value: unknown) => value is T,
+  ): T | undefined {
+    const value = isScalar(node) ? node.value : undefined;
+    if (test(value)) return value;
+    return this.error(node, `${path} is ${describe(node)}`, expected);
+  }
+
+  /** An integer no smaller than `min`. */
+  integer(node: Node | null, path: string, min: number, infinite = false): number | undefined {
+    const expected = `${min === 0 ? "a non-negative" : "a positive"} integer${
+      infinite ? " or .inf" : ""
+    }`;
+    return this.scalar(
+      node,
+      path,
+      expected,
+      (v): v is number =>
+        typeof v === "number" && v >= min && (Number.isInteger(v) || (infinite && v === Infinity)),
+    );
+  }
+
+  /** A finite number. */
+  number(node: Node | null, path: string): number | undefined {
+    return this.scalar(node, path, "a number", (v): v is number => Number.isFinite(v));
+  }
+
+  /** A non-empty string. */
+  string(node: Node | null, path: string, expected = "a string"): string | undefined {
+    return this.scalar(node, path, expected, (v): v is string => typeof v === "string" && v !== "");
+  }
+
+  /** `true` or `false`. */
+  boolean(node: Node | null, path: string): boolean | undefined {
+    return this.scalar(node, path, "true or false", (v): v is boolean => typeof v === "boolean");
+  }
+
+  /** One of a few words. */
+  choice<T extends string>(node: Node | null, path: string, words: readonly T[]): T | undefined {
+    const value = isScalar(node) ? node.value : undefined;
+    if (words.includes(value as T)) return value as T;
+    const guess = typeof value === "string" ? closest(value, words) : undefined;
+    const hint = guess === undefined ? "" : ` (did you mean "${guess}"?)`;
+    return this.error(node, `${path} is ${describe(node)}${hint}`, `one of ${words.join(", ")}`);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * `buildFromSpec`: a checked spec to a `Pipeline` and the sink that drains it.
+ *
+ * @module
+ */
+
+import { kernel } from "../exec/kernel.ts";
+import { PipelineBuilder } from "../pipeline/builder.ts";
+import type { Pipeline } from "../pipeline/pipeline.ts";
+import type { PipelineStats } from "../pipeline/stats.ts";
+import { TraceRecorder } from "../pipeline/trace.ts";
+import type { BuildOptions, PipeOptions } from "../pipeline/types.ts";
+import { drain, openSource } from "./_io.ts";
+import type { PipelineSpec, StageSpec } from "./spec.ts";
+
+/** Options of `buildFromSpec`. */
+export interface BuildFromSpecOptions {
+  /** A Chrome trace file to write at the end, instead of the spec's `options.trace`. */
+  trace?: string;
+  /** Receives statistics every `statsInterval` ms (the spec's by default) and at the end. */
+  onStats?: (stats: PipelineStats) => void;
+  /** How often `onStats` is called, in ms; without it and the spec's, only at the end. */
+  statsInterval?: number;
+  /** What a `stdin` source reads. Default: `Deno.stdin.readable`. */
+  stdin?: ReadableStream<Uint8Array>;
+  /** What a `stdout` sink writes to (it is not closed). Default: `Deno.stdout.writable`. */
+  stdout?: WritableStream<Uint8Array>;
+}
+
+/**
+ * A spec made into a pipeline: `run()` drains it into the sink. Dispose of it
+ * (`await using`) to stop the pipeline and close its workers.
+ */
+export interface SpecRun extends AsyncDisposable {
+  /** The pipeline (read it through `run()`, not directly). */
+  readonly pipeline: Pipeline<unknown>;
+  /** How many items should reach the sink, when the source's size is known. */
+  readonly total: number | undefined;
+  /** How many items the sink has written so far. */
+  readonly written: number;
+  /** The trace being recorded, if any. */
+  readonly trace: TraceRecorder | undefined;
+  /**
+   * Runs the pipeline into the sink, then writes the trace file (also after a failure).
+   *
+   * @returns When the sink has every item.
+   */
+  run(): Promise<void>;
+}
+
+/**
+ * Makes the pipeline a checked spec describes: the source opened (a glob is
+ * listed now, files are opened on the first read), a kernel stage per `map`,
+ * `aggregate` and `disaggregate` stages, the sink's buffer, and the options.
+ *
+ * @param spec A spec from `parseSpec` or `validateSpec`.
+ * @param options A trace file, a statistics callback, standard streams.
+ * @returns The run, not started.
+ *
+ * @example Numbers, in batches of four, to a JSON-lines file
+ * ```ts
+ * import { buildFromSpec, parseSpec } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const text = "source: { range: { end: 10 } }\nstages:\n  - aggregate: 4\nsink: { jsonl: ./out.jsonl }\n";
+ * const result = await parseSpec(text, `${dir}/spec.yaml`);
+ * assert(result.ok);
+ * await using run = await buildFromSpec(result.spec);
+ * assert.equal(run.total, 3);
+ * await run.run();
+ * assert.equal(await Deno.readTextFile(`${dir}/out.jsonl`), "[0,1,2,3]\n[4,5,6,7]\n[8,9]\n");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function buildFromSpec(
+  spec: PipelineSpec,
+  options?: BuildFromSpecOptions,
+): Promise<SpecRun> {
+  const o = options ?? {};
+  const { items, total } = await openSource(spec.source, o);
+  let builder = new PipelineBuilder().addSource(items) as PipelineBuilder<unknown>;
+  for (const stage of spec.stages) {
+    if (stage.kind === "map") {
+      const pipe: PipeOptions = {
+        concurrency: stage.concurrency,
+        outputOrder: stage.order,
+        name: stage.name,
+        executor: stage.target,
+      };
+      if (stage.maxFailures !== undefined) pipe.maxFailures = stage.maxFailures;
+      builder = builder.pipe(kernel(stage.module, stage.exportName), pipe);
+    } else if (stage.kind === "aggregate") {
+      builder = builder.aggregate(stage.size, { dropLast: stage.dropLast });
+    } else {
+      builder = (builder as PipelineBuilder<unknown[]>).disaggregate();
+    }
+  }
+  const tracePath = o.trace ?? spec.options.trace;
+  const trace = tracePath === undefined ? undefined : new TraceRecorder();
+  const build: BuildOptions = { maxFailures: spec.options.maxFailures };
+  if (spec.options.numThreads !== undefined) build.numThreads = spec.options.numThreads;
+  if (trace !== undefined) build.trace = trace;
+  if (o.onStats !== undefined) {
+    build.onStats = o.onStats;
+    const interval = o.statsInterval ?? spec.options.statsInterval;
+    if (interval !== undefined) build.reportStatsInterval = interval;
+  }
+  const pipeline = builder.addSink(spec.options.bufferSize).build(build);
+  let written = 0;
+  return {
+    pipeline,
+    total: expected(total, spec.stages),
+    get written() {
+      return written;
+    },
+    trace,
+    async run() {
+      try {
+        await drain(pipeline, spec.sink, o, () => written++);
+      } finally {
+        if (tracePath !== undefined) await Deno.writeTextFile(tracePath, JSON.stringify(trace));
+      }
+    },
+    [Symbol.asyncDispose]: () => pipeline.stop(),
+  };
+}
+
+// Items reaching the sink: batches shrink the count, and disaggregating a
+// batch stage's output gives its input back.
+function expected(total: number | undefined, stages: readonly StageSpec[]): number | undefined {
+  const before: (number | undefined)[] = [];
+  for (const stage of stages) {
+    if (total === undefined) return undefined;
+    if (stage.kind === "aggregate") {
+      before.push(stage.dropLast ? Math.floor(total / stage.size) * stage.size : total);
+      total = (stage.dropLast ? Math.floor : Math.ceil)(total / stage.size);
+    } else if (stage.kind === "disaggregate") {
+      total = before.pop();
+    }
+  }
+  return total;
+}

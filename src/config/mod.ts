@@ -1,0 +1,97 @@
+/**
+ * YAML pipeline specs: a source, stages and a sink written as YAML, checked
+ * before anything runs, and built into a `Pipeline`. `conveyor run spec.yaml`
+ * (`src/cli.ts`) runs one from the command line.
+ *
+ * A spec, with every key (relative paths are relative to the spec file):
+ *
+ * ```yaml
+ * source:                        # exactly one of:
+ *   range: { start: 0, end: 1000, step: 1 }   # numbers, end excluded (or `range: 1000`)
+ *   # lines: ./input.txt         # each line of a text file
+ *   # jsonl: ./input.jsonl       # one JSON value per line (blank lines skipped)
+ *   # glob: "./images/*.jpg"     # absolute paths of matching files, sorted (* ? ** [ab] {a,b})
+ *   # stdin: lines               # or jsonl
+ * stages:                        # a list, in order (may be empty)
+ *   - map: ./kernels.ts#square   # a module and its export (no #: the default export)
+ *     target: workers            # main | workers | processes (default workers)
+ *     concurrency: 4             # tasks in flight, a positive integer (default 1)
+ *     order: input               # input | completion (default input)
+ *     name: square               # in statistics, traces and errors (default the export's name)
+ *     maxFailures: 0             # failed items dropped before the pipeline fails (default options.maxFailures)
+ *   - aggregate: 32              # arrays of 32 items
+ *     dropLast: false            # drop a last, shorter array (default false)
+ *   - disaggregate: true         # the items of each array (or just `- disaggregate`)
+ * sink:                          # exactly one of:
+ *   jsonl: ./out.jsonl           # JSON.stringify of each item, one per line
+ *   # text: ./out.txt            # String(item), one per line
+ *   # stdout: jsonl              # or text
+ *   # url: http://127.0.0.1:8000/ingest   # a POST whose body streams the JSON lines
+ * options:                       # all optional
+ *   numThreads: 4                # the worker pool's size (default: the number of cores)
+ *   maxFailures: 0               # per stage; .inf for no limit (default 0)
+ *   bufferSize: 3                # finished items kept ready for the sink (default 3)
+ *   progress: true               # a progress line on stderr (default: when stderr is a terminal)
+ *   statsInterval: 1000          # ms between statistics tables on stderr (default: only at the end)
+ *   trace: ./trace.json          # write a Chrome trace file (open it in Perfetto)
+ * ```
+ *
+ * `order` defaults to `input`, unlike `PipelineBuilder.pipe`, whose
+ * `outputOrder` defaults to `"completion"` as in SPDL: a spec that writes a
+ * file should write it in the source's order unless it says otherwise.
+ * A kernel is a module's export, a function of one item; on `workers` it
+ * runs on the pipeline's pool of `numThreads` module workers, on `processes`
+ * in `deno` subprocesses (with no permissions), on `main` on the event loop.
+ *
+ * Nothing in a spec is evaluated as code, and nothing runs until the whole
+ * spec is checked: `parseSpec` reports every mistake at once, each with its
+ * line and column: unknown keys (with the likely name), wrong types, numbers
+ * out of range, no or several kinds of source or sink, a missing `source`,
+ * `stages` or `sink`, files and folders that do not exist, and kernel
+ * modules without the named export (read with `deno doc`, not imported).
+ *
+ * @example Check a spec, build it, run it
+ * ```ts
+ * import { buildFromSpec, parseSpec } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/kernels.ts`, "export const square = (x: number) => x * x;\n");
+ * await Deno.writeTextFile(`${dir}/in.jsonl`, "1\n2\n3\n");
+ * const spec = `
+ * source:
+ *   jsonl: ./in.jsonl
+ * stages:
+ *   - map: ./kernels.ts#square
+ *     target: main
+ *     concurrency: 2
+ * sink:
+ *   text: ./out.txt
+ * `;
+ * const result = await parseSpec(spec, `${dir}/spec.yaml`);
+ * assert(result.ok);
+ * assert.equal(result.spec.stages[0]!.kind, "map");
+ * await using run = await buildFromSpec(result.spec);
+ * await run.run();
+ * assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "1\n4\n9\n");
+ *
+ * const typo = await parseSpec(spec.replace("#square", "#sqare"), `${dir}/spec.yaml`);
+ * assert(!typo.ok);
+ * assert.match(typo.errors[0]!.format(), /spec\.yaml:5:10: .*no export "sqare" \(did you mean "square"\?\)/);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+export { buildFromSpec, type BuildFromSpecOptions, type SpecRun } from "./build_from_spec.ts";
+export { parseSpec, type SpecResult, validateSpec } from "./parse_spec.ts";
+export type {
+  MapStageSpec,
+  PipelineSpec,
+  SinkSpec,
+  SourceSpec,
+  SpecOptions,
+  StageSpec,
+} from "./spec.ts";
+export { SpecError } from "./spec_error.ts";

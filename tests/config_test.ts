@@ -1,0 +1,228 @@
+// YAML pipeline specs: positions of mistakes, all at once, guesses, and the
+// pipelines specs build.
+
+import assert from "node:assert/strict";
+import { buildFromSpec, parseSpec, type PipelineSpec, type SpecResult } from "../src/config/mod.ts";
+import { glob, globToRegExp } from "../src/config/_glob.ts";
+
+const KERNELS = new URL("./fixtures/cli_kernels.ts", import.meta.url);
+
+/** A temporary folder with the kernels and an input of 20 rows. */
+async function folder(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "conveyor_config_" });
+  await Deno.copyFile(KERNELS, `${dir}/cli_kernels.ts`);
+  const rows = Array.from({ length: 20 }, (_, id) => `${JSON.stringify({ id, value: id })}\n`);
+  await Deno.writeTextFile(`${dir}/input.jsonl`, rows.join(""));
+  return dir;
+}
+
+function errors(result: SpecResult): string[] {
+  assert(!result.ok, "the spec was accepted");
+  return result.errors.map((e) => `${e.line}:${e.column} ${e.message}`);
+}
+
+function spec(result: SpecResult): PipelineSpec {
+  assert(result.ok, result.ok ? "" : result.errors.map((e) => e.format()).join("\n"));
+  return result.spec;
+}
+
+Deno.test("parseSpec reports every mistake at once, by position, with guesses", async () => {
+  const dir = await folder();
+  const text = [
+    "source:", // 1
+    "  jsonl: ./input.jsonl", // 2
+    "  range: 5", // 3: a second kind of source
+    "stages:", // 4
+    "  - map: ./cli_kernels.ts#enrich", // 5
+    "    target: worker", // 6: did you mean workers
+    "    concurency: 2", // 7: did you mean concurrency
+    "    order: sorted", // 8: not input or completion
+    "  - map: ./nowhere.ts#enrich", // 9: no such module
+    "  - map: ./cli_kernels.ts#NotAKernel", // 10: a type, not a function
+    "  - aggregate: 2.5", // 11: not an integer
+    "    target: main", // 12: not for aggregate
+    "  - disaggregate: false", // 13: must be true
+    "sink:", // 14
+    "  url: ftp://example.com/", // 15: not http
+    "options:", // 16
+    "  numThreads: 0", // 17
+    "  statsInterval: -5", // 18
+    "  trace: ./no/such/folder/trace.json", // 19
+  ].join("\n");
+  const found = errors(await parseSpec(text, `${dir}/spec.yaml`));
+  const at = found.map((e) => e.split(" ")[0]);
+  assert.deepEqual(at, [
+    "3:3",
+    "6:13",
+    "7:5",
+    "8:12",
+    "9:10",
+    "10:10",
+    "11:16",
+    "12:5",
+    "13:19",
+    "15:8",
+    "17:15",
+    "18:18",
+    "19:10",
+  ]);
+  assert.match(found[0]!, /source has more than one kind: jsonl and range/);
+  assert.match(found[1]!, /stages\[0\]\.target is "worker" \(did you mean "workers"\?\)/);
+  assert.match(
+    found[2]!,
+    /unknown key "concurency" in stages\[0\] \(did you mean "concurrency"\?\)/,
+  );
+  assert.match(found[4]!, /module \.\/nowhere\.ts does not exist/);
+  assert.match(
+    found[5]!,
+    /export "NotAKernel" of module \.\/cli_kernels\.ts is an interface, not a function/,
+  );
+  assert.match(found[7]!, /target does not apply to an aggregate stage/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("parseSpec reports missing sections, empty specs and YAML syntax errors with positions", async () => {
+  assert.deepEqual(errors(await parseSpec("options: {}\n", "s.yaml")), [
+    "1:1 the spec has no source",
+    "1:1 the spec has no stages",
+    "1:1 the spec has no sink",
+  ]);
+  assert.deepEqual(errors(await parseSpec("", "s.yaml")), ["1:1 the spec is empty"]);
+  const nofile = "source:\n  lines: ./nope.txt\nstages: []\nsink: { text: ./out.txt }\n";
+  assert.match(
+    errors(await parseSpec(nofile, "/tmp/s.yaml"))[0]!,
+    /^2:10 .*\/tmp\/nope\.txt does not exist/,
+  );
+  assert.deepEqual(errors(await parseSpec("- 1\n- 2\n", "s.yaml")).length, 1);
+  const syntax = errors(await parseSpec("source:\n  range: [1, 2\nsink: x\n", "s.yaml"));
+  assert.equal(syntax.length, 1);
+  assert.match(syntax[0]!, /^3:1 /);
+  const twice =
+    "source: { range: 3 }\nstages: []\nsink: { stdout: text }\nsink: { stdout: jsonl }\n";
+  assert.deepEqual(errors(await parseSpec(twice, "s.yaml")), ["4:1 duplicate key"]);
+  const sourceless = "source: {}\nstages: []\nsink: { stdout: txt }\n";
+  assert.deepEqual(errors(await parseSpec(sourceless, "s.yaml")), [
+    "1:9 source has none of range, lines, jsonl, glob, stdin",
+    '3:17 sink.stdout is "txt" (did you mean "text"?)',
+  ]);
+});
+
+Deno.test("parseSpec fills in defaults and resolves paths against the spec file", async () => {
+  const dir = await folder();
+  const text = `source: { jsonl: ./input.jsonl }
+stages:
+  - map: ./cli_kernels.ts#double
+  - map: ./cli_kernels.ts#double
+    order: completion
+    maxFailures: .inf
+  - aggregate: 3
+    dropLast: true
+  - disaggregate
+sink: { text: ./out.txt }
+`;
+  const s = spec(await parseSpec(text, new URL(`file://${dir}/spec.yaml`)));
+  assert.deepEqual(s.source, { kind: "jsonl", path: `${dir}/input.jsonl` });
+  const module = new URL(`file://${dir}/cli_kernels.ts`).href;
+  const base = { kind: "map", module, exportName: "double", target: "workers", concurrency: 1 };
+  assert.deepEqual(s.stages, [
+    { ...base, order: "input", name: "double" },
+    { ...base, order: "completion", name: "double 2", maxFailures: Infinity },
+    { kind: "aggregate", size: 3, dropLast: true },
+    { kind: "disaggregate" },
+  ]);
+  assert.deepEqual(s.options, { maxFailures: 0, bufferSize: 3 });
+  await using run = await buildFromSpec(s);
+  assert.equal(run.total, undefined);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("parseSpec accepts function exports only, listing them", async () => {
+  const dir = await folder();
+  const text = `source: { range: 3 }
+stages:
+  - map: ./cli_kernels.ts#LIMIT
+  - map: ./cli_kernels.ts#dubble
+  - map: ./cli_kernels.ts
+sink: { stdout: text }
+`;
+  const result = await parseSpec(text, `${dir}/spec.yaml`);
+  assert(!result.ok);
+  assert.deepEqual(result.errors.map((e) => e.format().slice(dir.length + 1)), [
+    'spec.yaml:3:10: export "LIMIT" of module ./cli_kernels.ts is a constant 3, not a function ' +
+    "(expected an exported function)",
+    'spec.yaml:4:10: module ./cli_kernels.ts has no export "dubble" (did you mean "double"?) ' +
+    "(expected one of enrich, unlucky, double, sum)",
+    'spec.yaml:5:10: module ./cli_kernels.ts has no export "default" ' +
+    "(expected one of enrich, unlucky, double, sum)",
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("parseSpec does not load kernel modules", async () => {
+  const dir = await folder();
+  const marker = `${dir}/marker.txt`;
+  Deno.env.set("CONVEYOR_CLI_MARKER", marker);
+  try {
+    const text =
+      "source: { range: 3 }\nstages: [{ map: ./cli_kernels.ts#double }]\nsink: { stdout: text }\n";
+    spec(await parseSpec(text, `${dir}/spec.yaml`));
+    assert.equal(await Deno.stat(marker).then(() => true, () => false), false);
+  } finally {
+    Deno.env.delete("CONVEYOR_CLI_MARKER");
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("buildFromSpec runs a range through main-thread kernels to a given stdout, with its total", async () => {
+  const dir = await folder();
+  const text = `source: { range: { start: 10, end: 0, step: -2 } }
+stages:
+  - map: ./cli_kernels.ts#double
+    target: main
+  - aggregate: 2
+sink: { stdout: jsonl }
+`;
+  const chunks: Uint8Array[] = [];
+  const stdout = new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) });
+  await using run = await buildFromSpec(spec(await parseSpec(text, `${dir}/spec.yaml`)), {
+    stdout,
+  });
+  assert.equal(run.total, 3);
+  await run.run();
+  assert.equal(run.written, 3);
+  const out = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+  assert.equal(out, "[20,16]\n[12,8]\n[4]\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("buildFromSpec reads stdin lines and names the line of bad JSON", async () => {
+  const dir = await folder();
+  const text = "source: { stdin: jsonl }\nstages: []\nsink: { text: ./out.txt }\n";
+  const stdin = ReadableStream.from(["1\n2\n", "\n{oops\n"]).pipeThrough(new TextEncoderStream());
+  await using run = await buildFromSpec(spec(await parseSpec(text, `${dir}/spec.yaml`)), { stdin });
+  await assert.rejects(run.run(), /<stdin>:4: not JSON/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("glob sources list matching files, sorted, with * ? ** [] and {}", async () => {
+  const dir = await folder();
+  for (const path of ["a/1.jpg", "a/2.png", "a/b/3.jpg", "a/b/c/4.jpg", "a/x.jpg", "z.jpg"]) {
+    await Deno.mkdir(`${dir}/${path.split("/").slice(0, -1).join("/")}`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/${path}`, "");
+  }
+  const names = async (pattern: string) =>
+    (await glob(`${dir}/${pattern}`)).map((p) => p.slice(dir.length + 1));
+  assert.deepEqual(await names("a/*.jpg"), ["a/1.jpg", "a/x.jpg"]);
+  assert.deepEqual(await names("a/**/*.jpg"), ["a/1.jpg", "a/b/3.jpg", "a/b/c/4.jpg", "a/x.jpg"]);
+  assert.deepEqual(await names("a/?.{jpg,png}"), ["a/1.jpg", "a/2.png", "a/x.jpg"]);
+  assert.deepEqual(await names("a/[0-9].*"), ["a/1.jpg", "a/2.png"]);
+  assert.ok(globToRegExp("/d/*.txt").test("/d/a.txt"));
+  assert.ok(!globToRegExp("/d/*.txt").test("/d/e/a.txt"));
+  const text = `source: { glob: "./a/**/*.jpg" }\nstages: []\nsink: { stdout: text }\n`;
+  const s = spec(await parseSpec(text, `${dir}/spec.yaml`));
+  await using run = await buildFromSpec(s, { stdout: new WritableStream() });
+  assert.equal(run.total, 4);
+  const missing = text.replace("./a/", "./nope/");
+  assert.match(errors(await parseSpec(missing, `${dir}/spec.yaml`))[0]!, /^1:17 .*does not exist/);
+  await Deno.remove(dir, { recursive: true });
+});
