@@ -1,0 +1,200 @@
+/**
+ * The command line: run a YAML pipeline spec, or check one.
+ *
+ * ```sh
+ * deno run -A jsr:@conveyor/core/cli run spec.yaml
+ * deno run -A src/cli.ts validate spec.yaml
+ * ```
+ *
+ * `run` checks the spec (every mistake is reported, and nothing runs if
+ * there is one), runs it with a progress line on stderr, and prints the
+ * statistics table and the bottleneck at the end. Exit codes: 0 success,
+ * 1 the pipeline failed (the message names the stage and the item),
+ * 2 a bad spec or bad usage, 130 interrupted. The spec format is described
+ * in `src/config/mod.ts`.
+ *
+ * @example The version
+ * ```ts
+ * import { main } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(await main(["--version"]), 0);
+ * ```
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import denoJson from "../deno.json" with { type: "json" };
+import { PipelineFailure } from "./pipeline/errors.ts";
+import { bottleneck, type PipelineStats, renderStats } from "./pipeline/stats.ts";
+import { buildFromSpec, type BuildFromSpecOptions } from "./config/build_from_spec.ts";
+import { validateSpec } from "./config/parse_spec.ts";
+import type { PipelineSpec } from "./config/spec.ts";
+import { Progress } from "./_cli_progress.ts";
+
+const USAGE = `Usage: conveyor <command> SPEC [flags]
+
+Commands:
+  run SPEC        run the pipeline a YAML spec describes
+  validate SPEC   check a spec and report every mistake; nothing runs
+
+Flags:
+  --progress, --no-progress   show or hide the progress line on stderr
+                              (default: options.progress, else when stderr is a terminal)
+  --trace FILE                write a Chrome trace file (instead of options.trace)
+  --stats, --no-stats         print the statistics table at the end (default: on)
+  -h, --help                  show this help
+  -V, --version               show the version
+
+Exit codes: 0 success, 1 the pipeline failed, 2 a bad spec or usage, 130 interrupted.`;
+
+interface Args {
+  command: "run" | "validate" | "help" | "version";
+  spec?: string;
+  progress?: boolean;
+  stats?: boolean;
+  trace?: string;
+}
+
+const encoder = new TextEncoder();
+
+function write(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
+}
+
+const err = (text: string) => write(Deno.stderr, text);
+
+function parseArgs(args: readonly string[]): Args | string {
+  const positional: string[] = [];
+  const out: Omit<Args, "command"> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "-h" || arg === "--help") return { command: "help" };
+    if (arg === "-V" || arg === "--version") return { command: "version" };
+    if (arg === "--progress" || arg === "--no-progress") out.progress = arg === "--progress";
+    else if (arg === "--stats" || arg === "--no-stats") out.stats = arg === "--stats";
+    else if (arg.startsWith("--trace=")) out.trace = arg.slice("--trace=".length);
+    else if (arg === "--trace") {
+      const file = args[++i];
+      if (file === undefined || file === "") return "--trace needs a FILE";
+      out.trace = file;
+    } else if (arg.startsWith("-") && arg !== "-") return `unknown flag ${arg}`;
+    else positional.push(arg);
+  }
+  const [command, spec, ...rest] = positional;
+  if (command === undefined) return "no command: expected run or validate";
+  if (command !== "run" && command !== "validate") {
+    return `unknown command ${JSON.stringify(command)}: expected run or validate`;
+  }
+  if (spec === undefined) return `${command} needs a SPEC file`;
+  if (rest.length > 0) return `unexpected argument ${JSON.stringify(rest[0])}`;
+  if (out.trace === "") return "--trace needs a FILE";
+  return { command, spec, ...out };
+}
+
+/**
+ * Runs the command line with `args` (without the program's name) and
+ * returns the exit code; `Deno.exit` is left to the caller. Everything it
+ * started (workers, processes, timers, files) is closed when it returns.
+ *
+ * @param args The arguments, e.g. `["run", "spec.yaml", "--no-progress"]`.
+ * @returns 0 success, 1 the pipeline failed, 2 a bad spec or usage, 130 interrupted.
+ *
+ * @example Bad usage
+ * ```ts
+ * import { main } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(await main(["validate"]), 2);
+ * ```
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  const parsed = parseArgs(args);
+  if (typeof parsed === "string") {
+    err(`error: ${parsed}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (parsed.command === "help") {
+    write(Deno.stdout, `conveyor: run YAML pipeline specs\n\n${USAGE}\n`);
+    return 0;
+  }
+  if (parsed.command === "version") {
+    write(Deno.stdout, `${denoJson.name} ${denoJson.version}\n`);
+    return 0;
+  }
+  const result = await validateSpec(parsed.spec!);
+  if (!result.ok) {
+    for (const error of result.errors) err(`${error.format()}\n`);
+    const n = result.errors.length;
+    err(`${n} mistake${n === 1 ? "" : "s"} in ${parsed.spec}; nothing ran\n`);
+    return 2;
+  }
+  if (parsed.command === "validate") {
+    write(Deno.stdout, `${parsed.spec}: ok (${describe(result.spec)})\n`);
+    return 0;
+  }
+  return await run(result.spec, parsed);
+}
+
+function describe(spec: PipelineSpec): string {
+  const stages = spec.stages.map((s) =>
+    s.kind === "map"
+      ? `${s.name} on ${s.target}`
+      : s.kind === "aggregate"
+      ? `aggregate ${s.size}`
+      : s.kind
+  );
+  return `${spec.source.kind} -> ${stages.join(" -> ") || "no stages"} -> ${spec.sink.kind}`;
+}
+
+async function run(spec: PipelineSpec, args: Args): Promise<number> {
+  const terminal = Deno.stderr.isTerminal();
+  const showProgress = args.progress ?? spec.options.progress ?? terminal;
+  const view: { progress?: Progress | undefined } = {};
+  const options: BuildFromSpecOptions = {
+    onStats: (stats: PipelineStats) => {
+      if (stats.done || spec.options.statsInterval === undefined) return;
+      view.progress?.clear();
+      err(`${renderStats(stats)}\n`);
+    },
+  };
+  if (args.trace !== undefined) options.trace = resolve(args.trace);
+  await using job = await buildFromSpec(spec, options);
+  using shown = showProgress
+    ? new Progress(() => job.written, job.total, { terminal, write: err })
+    : undefined;
+  view.progress = shown;
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+    void job.pipeline.stop();
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  let failure: unknown;
+  try {
+    await job.run();
+  } catch (error) {
+    failure = error;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
+  shown?.finish(failure !== undefined ? "failed" : interrupted ? "interrupted" : "done");
+  if (args.stats ?? true) {
+    const stats = job.pipeline.stats();
+    err(`${renderStats(stats)}\n`);
+    if (bottleneck(stats) === undefined) err("bottleneck: none stands out\n");
+  }
+  if (job.trace !== undefined) err(`trace: ${args.trace ?? spec.options.trace}\n`);
+  if (failure !== undefined) {
+    err(`error: ${failure instanceof Error ? failure.message : String(failure)}\n`);
+    if (failure instanceof PipelineFailure && failure.errors.length > 1) {
+      for (const e of failure.errors.slice(0, 10)) err(`  - ${e.message}\n`);
+    }
+    return 1;
+  }
+  return interrupted ? 130 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
