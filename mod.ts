@@ -117,3 +117,18 @@ export {
   type OperationsStats,
   type OpMeta,
 } from "./src/operations/mod.ts";
+export {
+  buildFromSpec,
+  type BuildFromSpecOptions,
+  type MapStageSpec,
+  parseSpec,
+  type PipelineSpec,
+  type SinkSpec,
+  type SourceSpec,
+  SpecError,
+  type SpecOptions,
+  type SpecResult,
+  type SpecRun,
+  type StageSpec,
+  validateSpec,
+} from "./src/config/mod.ts";

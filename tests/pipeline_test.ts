@@ -420,3 +420,20 @@ Deno.test("stop() and dispose before start leave nothing running and end reads",
   assert.equal(pulled, 0, "the source was never read");
   assert.equal(pipeline.stats().done, true);
 });
+
+Deno.test("transfer: true moves a kernel stage's input buffers to the worker", async () => {
+  const inputs = [new Float64Array([1, 2, 3]), new Float64Array([4, 5])];
+  await using pipeline = new PipelineBuilder()
+    .addSource(inputs)
+    .pipe(kernel<typeof k.sum>(FIXTURE, "sum"), { transfer: true, outputOrder: "input" })
+    .addSink()
+    .build({ numThreads: 1 });
+  assert.deepEqual(await Array.fromAsync(pipeline), [6, 9]);
+  assert(inputs.every((x) => x.byteLength === 0), "the inputs' buffers moved");
+  assert.throws(
+    () =>
+      new PipelineBuilder().addSource([1]).pipe((x: number) => x, { transfer: true }).addSink()
+        .build(),
+    /transfer applies to a kernel/,
+  );
+});

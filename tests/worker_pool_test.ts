@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Kernel, kernel, WorkerCrashError, WorkerPool } from "../mod.ts";
+import { type Kernel, kernel, transfer, WorkerCrashError, WorkerPool } from "../mod.ts";
 import * as k from "./fixtures/kernels.ts";
 import { eventually, sleep } from "./_util.ts";
 
@@ -54,6 +54,9 @@ Deno.test("WorkerPool transfers an input when asked, and copies it otherwise", a
   const moved = new Float64Array([1, 2, 3, 4]);
   assert.equal(await pool.run(sum, moved, { transfer: [moved.buffer] }), 10);
   assert.equal(moved.byteLength, 0, "the input's buffer is detached on the sending side");
+  const marked = new Float64Array([5, 5]);
+  assert.equal(await pool.run(sum, transfer(marked)), 10);
+  assert.equal(marked.byteLength, 0, "an input marked with transfer() moves");
   const inputs = [new Float64Array([1, 1]), new Float64Array([2, 2])];
   const out = ReadableStream.from(inputs).pipeThrough(
     pool.map(sum, { transfer: (x) => [x.buffer as ArrayBuffer] }),

@@ -7,6 +7,7 @@ import { mapSettings } from "../stream/_concurrent.ts";
 import * as check from "../stream/_validate.ts";
 import type { StageStream } from "../stream/types.ts";
 import { checkKernel, type Kernel, kernelName } from "./kernel.ts";
+import { isTransfer, type Transfer } from "./transfer.ts";
 import type { Link, LinkFactory } from "./_link.ts";
 import { type PoolLike, PoolStage } from "./_pool_stage.ts";
 import type { DoneMessage, RunMessage } from "./_protocol.ts";
@@ -97,22 +98,31 @@ export class PoolCore {
     return this.#size;
   }
 
-  async run<I, O>(k: Kernel<(input: I) => O>, input: I, options?: RunOptions): Promise<Awaited<O>> {
+  async run<I, O>(
+    k: Kernel<(input: I) => O>,
+    input: I | Transfer<I>,
+    options?: RunOptions,
+  ): Promise<Awaited<O>> {
     const what = `${this.#factory.kind}.run`;
     checkKernel(what, k);
     const o = check.optionsBag(what, options);
     const signal = check.abortSignal(what, o.signal);
     const retries = o.retries === undefined ? 0 : check.count(what, "retries", o.retries);
-    const transfer = o.transfer ?? [];
+    let transfer = o.transfer ?? [];
     if (!Array.isArray(transfer)) {
       throw new TypeError(
         `Cannot run kernel: transfer must be an array, got ${check.show(transfer)}`,
       );
     }
     signal?.throwIfAborted();
+    let value: unknown = input;
+    if (isTransfer(input)) {
+      value = input.value;
+      transfer = [...transfer, ...input.list];
+    }
     const room = this.#waitForRoom(signal);
     if (room !== undefined) await room;
-    return await (this.#submit(k, input, transfer, retries, signal) as Promise<Awaited<O>>);
+    return await (this.#submit(k, value, transfer, retries, signal) as Promise<Awaited<O>>);
   }
 
   map<I, O>(k: Kernel<(input: I) => O>, options?: PoolMapOptions<I>): StageStream<I, Awaited<O>> {

@@ -4,6 +4,7 @@
 
 import { ConcurrentStage, type SKIP } from "../stream/_concurrent.ts";
 import type { Kernel } from "./kernel.ts";
+import { isTransfer } from "./transfer.ts";
 import type { Task } from "./_task_queue.ts";
 
 /** What the stage needs of its pool. */
@@ -42,9 +43,14 @@ export class PoolStage<I, O> extends ConcurrentStage<I, O, O> {
     const none: readonly Transferable[] = [];
     const group = new Set<Task>();
     super((item: I, ctx) => {
-      const transfer = pick === undefined ? none : pick(item);
+      let input: unknown = item;
+      let transfer = pick === undefined ? none : pick(item);
+      if (isTransfer(item)) {
+        input = item.value;
+        transfer = [...transfer, ...item.list];
+      }
       const room = pool.waitForRoom(ctx.signal);
-      const submit = () => pool.submit(k, item, transfer, retries, undefined, group) as Promise<O>;
+      const submit = () => pool.submit(k, input, transfer, retries, undefined, group) as Promise<O>;
       return room === undefined ? submit() : room.then(submit);
     }, settings);
     this.#pool = pool;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Transfer } from "./transfer.ts";
 import type { MapOptions, StageStream } from "../stream/types.ts";
 import type { Kernel } from "./kernel.ts";
 
@@ -127,7 +128,11 @@ export interface Pool extends AsyncDisposable {
    * @param options `transfer`, `signal`, `retries`.
    * @returns The kernel's result.
    */
-  run<I, O>(k: Kernel<(input: I) => O>, input: I, options?: RunOptions): Promise<Awaited<O>>;
+  run<I, O>(
+    k: Kernel<(input: I) => O>,
+    input: I | Transfer<I>,
+    options?: RunOptions,
+  ): Promise<Awaited<O>>;
   /**
    * A stage that runs `k` on every chunk in the pool.
    *

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Transfer } from "./transfer.ts";
 import * as check from "../stream/_validate.ts";
 import type { StageStream } from "../stream/types.ts";
 import type { Kernel } from "./kernel.ts";
@@ -112,7 +113,11 @@ export class ProcessPool implements Pool {
    * @returns The kernel's result.
    * @throws {WorkerCrashError} When the child died while running the task.
    */
-  run<I, O>(k: Kernel<(input: I) => O>, input: I, options?: RunOptions): Promise<Awaited<O>> {
+  run<I, O>(
+    k: Kernel<(input: I) => O>,
+    input: I | Transfer<I>,
+    options?: RunOptions,
+  ): Promise<Awaited<O>> {
     return this.#core.run(k, input, options);
   }
 

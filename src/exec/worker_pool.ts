@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Transfer } from "./transfer.ts";
 import type { StageStream } from "../stream/types.ts";
 import type { Kernel } from "./kernel.ts";
 import { PoolCore } from "./_pool_core.ts";
@@ -65,7 +66,11 @@ export class WorkerPool implements Pool {
    * @returns The kernel's result.
    * @throws {WorkerCrashError} When the worker died while running the task.
    */
-  run<I, O>(k: Kernel<(input: I) => O>, input: I, options?: RunOptions): Promise<Awaited<O>> {
+  run<I, O>(
+    k: Kernel<(input: I) => O>,
+    input: I | Transfer<I>,
+    options?: RunOptions,
+  ): Promise<Awaited<O>> {
     return this.#core.run(k, input, options);
   }
 

@@ -16,6 +16,7 @@ export type Step =
     ordered: boolean;
     maxFailures: number | undefined;
     executor: "main" | "workers" | "processes" | Pool;
+    transfer: ((input: unknown) => Transferable[]) | undefined;
   }
   | { kind: "aggregate"; name: string; n: number; dropLast: boolean }
   | { kind: "disaggregate"; name: string }

@@ -6,6 +6,7 @@
 
 import * as check from "../stream/_validate.ts";
 import { isKernel, type Kernel } from "../exec/kernel.ts";
+import { transferables } from "../exec/transfer.ts";
 import type { Pool } from "../exec/pool_types.ts";
 import type { TaskContext } from "../stream/types.ts";
 import { createPipeline, type Pipeline } from "./pipeline.ts";
@@ -139,8 +140,23 @@ export class PipelineBuilder<T = never> {
         }; a function runs on the event loop`,
       );
     }
+    const transfer = o.transfer;
+    if (transfer !== undefined && typeof transfer !== "boolean" && typeof transfer !== "function") {
+      this.#problems.push(
+        `${at}: transfer must be a boolean or a function, got ${check.show(transfer)}`,
+      );
+    } else if (transfer !== undefined && transfer !== false && !kernel) {
+      this.#problems.push(
+        `${at}: transfer applies to a kernel; a function gets its input as it is`,
+      );
+    }
     this.#steps.push({
       kind: "pipe",
+      transfer: transfer === true
+        ? transferables
+        : typeof transfer === "function"
+        ? transfer as (input: unknown) => Transferable[]
+        : undefined,
       op: op as Step & { kind: "pipe" } extends { op: infer F } ? F : never,
       name: name === "" || name === "anonymous" ? `pipe ${this.#steps.length + 1}` : name,
       concurrency,

@@ -302,7 +302,9 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
       return async (input) => (await (fn ??= loadKernel(k.module, k.exportName)))(input);
     }
     const pool = this.#pool(step.executor);
-    return (input, ctx) => pool.run(k, input, { signal: ctx.signal });
+    const pick = step.transfer;
+    if (pick === undefined) return (input, ctx) => pool.run(k, input, { signal: ctx.signal });
+    return (input, ctx) => pool.run(k, input, { signal: ctx.signal, transfer: pick(input) });
   }
 
   #pool(executor: "workers" | "processes" | Pool): Pool {

@@ -43,6 +43,15 @@ export interface PipeOptions {
    * @default {"workers" for a kernel, "main" for a function}
    */
   executor?: "main" | "workers" | "processes" | Pool;
+  /**
+   * For a kernel on workers: move the input's buffers to the worker instead
+   * of copying them (they are detached here). `true` finds them (an
+   * `ArrayBuffer`, a typed array, or those directly inside an array or a
+   * plain object); a function lists them.
+   *
+   * @default {false}
+   */
+  transfer?: boolean | ((input: never) => Transferable[]);
 }
 
 /**
