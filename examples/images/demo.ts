@@ -100,12 +100,14 @@ async function runPipeline(
       outputOrder: "input",
       name: "decode",
       executor: "workers",
+      transfer: true, // the JPEG's bytes move to the worker
     })
     .pipe(resizeKernel, {
       concurrency: 2 * CORES,
       outputOrder: "input",
       name: "resize",
       executor: "workers",
+      transfer: true, // so do the decoded pixels
     })
     .aggregate(BATCH)
     .addSink(3)

@@ -14,6 +14,7 @@ import type { StageStream, TaskContext } from "../stream/types.ts";
 import { unbatch } from "../stream/unbatch.ts";
 import { isKernel, type Kernel } from "../exec/kernel.ts";
 import { loadKernel } from "../exec/_kernel_loader.ts";
+import { isTransfer } from "../exec/transfer.ts";
 import type { Pool } from "../exec/pool_types.ts";
 import { ProcessPool } from "../exec/process_pool.ts";
 import { WorkerPool } from "../exec/worker_pool.ts";
@@ -299,7 +300,10 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     const k = op as Kernel<(input: unknown) => unknown>;
     if (step.executor === "main") {
       let fn: Promise<(input: unknown) => unknown> | undefined;
-      return async (input) => (await (fn ??= loadKernel(k.module, k.exportName)))(input);
+      return async (input) => {
+        const value = await (await (fn ??= loadKernel(k.module, k.exportName)))(input);
+        return isTransfer(value) ? value.value : value;
+      };
     }
     const pool = this.#pool(step.executor);
     const pick = step.transfer;
