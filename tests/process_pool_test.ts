@@ -260,3 +260,18 @@ Deno.test("ProcessPool rejects bad options with a clear message", () => {
     /permission "read" must be a boolean or an array/,
   );
 });
+
+Deno.test("a ProcessPool that may not start processes fails its tasks with the reason, never hangs", async () => {
+  const script = new URL("./fixtures/process_pool_no_run.ts", import.meta.url);
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "--no-prompt", script.href],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  assert.equal(code, 0);
+  assert.equal(lines.length, 2);
+  for (const line of lines) {
+    assert.match(line, /^rejected: Cannot start a ProcessPool worker: .*run/i);
+  }
+});

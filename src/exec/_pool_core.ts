@@ -66,6 +66,7 @@ export class PoolCore {
   #tasksDone = 0;
   #crashes = 0;
   #closed = false;
+  #spawnError: Error | undefined;
 
   constructor(factory: LinkFactory, options: PoolOptions | undefined) {
     const what = factory.kind;
@@ -258,6 +259,7 @@ export class PoolCore {
   }
 
   #spawn(index: number): Slot {
+    this.#spawnError = undefined;
     const id = this.#nextWorker++;
     const modules = this.#factory.preloads ? new Set(this.#modules) : undefined;
     const slot: Slot = {
@@ -280,6 +282,22 @@ export class PoolCore {
     });
     this.#slots[index] = slot;
     return slot;
+  }
+
+  // Starts a worker where one is missing or died; when that fails (no
+  // permission to run a process, say), the slot stays empty and the tasks
+  // waiting fail with the reason once no worker is left to run them.
+  #trySpawn(index: number): Slot | undefined {
+    try {
+      return this.#spawn(index);
+    } catch (cause) {
+      this.#slots[index] = undefined;
+      const why = cause instanceof Error ? cause.message : String(cause);
+      this.#spawnError = new Error(`Cannot start a ${this.#factory.kind} worker: ${why}`, {
+        cause,
+      });
+      return undefined;
+    }
   }
 
   /** Stops a slot's worker; close() waits for it to be gone. */
@@ -341,7 +359,12 @@ export class PoolCore {
       }
       if (this.#factory.preloads) this.#modules.add(module);
       const slot = this.#pick(module);
-      if (slot === undefined) break;
+      if (slot === undefined) {
+        if (this.#spawnError !== undefined && this.#slots.every((s) => s === undefined)) {
+          for (const task of this.#queue.drain()) this.#settle(task, this.#spawnError, false);
+        }
+        break;
+      }
       const batch: Task[] = [];
       const limit = this.#batchLimit(first.kernel);
       while (batch.length < limit) {
@@ -371,7 +394,8 @@ export class PoolCore {
         this.#stop(s);
         s = undefined;
       }
-      s ??= this.#spawn(i);
+      s ??= this.#trySpawn(i);
+      if (s === undefined) continue;
       if (s.batches < 2 && (best === undefined || s.held.size < best.held.size)) best = s;
     }
     return best;
@@ -441,7 +465,7 @@ export class PoolCore {
       this.#broken.set(m, cause);
     }
     this.#stop(slot);
-    if (!this.#closed) this.#spawn(slot.index);
+    if (!this.#closed) this.#trySpawn(slot.index);
     const again: Task[] = [];
     for (const task of slot.held.values()) {
       task.holder = undefined;
@@ -469,7 +493,7 @@ export class PoolCore {
     if (!slot.alive) return;
     this.#stop(slot);
     this.#crashes++;
-    if (!this.#closed) this.#spawn(slot.index);
+    if (!this.#closed) this.#trySpawn(slot.index);
     const again: Task[] = [];
     for (const task of slot.held.values()) {
       task.holder = undefined;
