@@ -330,8 +330,8 @@ function percent(share: number): string {
 
 /**
  * Renders statistics as a plain-text table for a terminal: a header line with
- * the elapsed time and the throughput (the last stage's `itemsOut` per
- * second), one row per stage, and `bottleneck: <name>` when `bottleneck`
+ * the elapsed time and the throughput in (the first stage's input) and out
+ * (the last stage's output, batches after an `aggregate`), one row per stage, and `bottleneck: <name>` when `bottleneck`
  * names one. "active" is tasks in flight over concurrency ("inf" for no
  * limit), "busy s" the summed task time in seconds, p50/p90/p99 the task
  * latency in milliseconds ("-" before any task finished), "occ" and "full"
@@ -384,9 +384,14 @@ export function renderStats(stats: PipelineStats): string {
   const last = stats.stages.at(-1);
   const seconds = stats.elapsedMs / 1000;
   const rate = last !== undefined && seconds > 0 ? grouped(last.itemsOut / seconds, 0) : "-";
+  // What came in: the source's output, or the first stage's input (an
+  // aggregate stage makes the two rates differ).
+  const first = stats.stages[0];
+  const taken = first === undefined ? 0 : first.kind === "source" ? first.itemsOut : first.itemsIn;
+  const inRate = first !== undefined && seconds > 0 ? grouped(taken / seconds, 0) : "-";
   const lines = [
     `pipeline ${stats.done ? "done" : "running"}: ${grouped(seconds, 1)} s elapsed, ` +
-    `${rate} items/s out, latency in ms`,
+    `${inRate} items/s in, ${rate} items/s out, latency in ms`,
     line(header),
     ...rows.map(line),
   ];
