@@ -123,7 +123,14 @@ sink: { text: ./out.txt }
   const s = spec(await parseSpec(text, new URL(`file://${dir}/spec.yaml`)));
   assert.deepEqual(s.source, { kind: "jsonl", path: `${dir}/input.jsonl` });
   const module = new URL(`file://${dir}/cli_kernels.ts`).href;
-  const base = { kind: "map", module, exportName: "double", target: "workers", concurrency: 1 };
+  const base = {
+    kind: "map",
+    module,
+    exportName: "double",
+    target: "workers",
+    concurrency: 1,
+    transfer: false,
+  };
   assert.deepEqual(s.stages, [
     { ...base, order: "input", name: "double" },
     { ...base, order: "completion", name: "double 2", maxFailures: Infinity },
@@ -225,4 +232,19 @@ Deno.test("glob sources list matching files, sorted, with * ? ** [] and {}", asy
   const missing = text.replace("./a/", "./nope/");
   assert.match(errors(await parseSpec(missing, `${dir}/spec.yaml`))[0]!, /^1:17 .*does not exist/);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a map stage's transfer key is a boolean", async () => {
+  const dir = await folder();
+  try {
+    const text = (transfer: string) =>
+      `source: { range: 3 }\nstages:\n  - map: ./cli_kernels.ts#double\n    transfer: ${transfer}\nsink: { stdout: text }\n`;
+    const ok = spec(await parseSpec(text("true"), `${dir}/spec.yaml`));
+    assert.equal((ok.stages[0] as { transfer: boolean }).transfer, true);
+    const bad = errors(await parseSpec(text("sometimes"), `${dir}/spec.yaml`));
+    assert.equal(bad.length, 1);
+    assert.match(bad[0]!, /^4:15 .*transfer/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -89,6 +89,7 @@ export async function buildFromSpec(
         executor: stage.target,
       };
       if (stage.maxFailures !== undefined) pipe.maxFailures = stage.maxFailures;
+      if (stage.transfer && stage.target === "workers") pipe.transfer = true;
       builder = builder.pipe(kernel(stage.module, stage.exportName), pipe);
     } else if (stage.kind === "aggregate") {
       builder = builder.aggregate(stage.size, { dropLast: stage.dropLast });

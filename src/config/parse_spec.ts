@@ -27,7 +27,7 @@ export type SpecResult =
   | { readonly ok: false; readonly errors: readonly SpecError[] };
 
 const STAGE_KEYS = {
-  map: ["map", "target", "concurrency", "order", "name", "maxFailures"],
+  map: ["map", "target", "concurrency", "order", "name", "maxFailures", "transfer"],
   aggregate: ["aggregate", "dropLast"],
   disaggregate: ["disaggregate"],
 } as const;
@@ -208,6 +208,7 @@ function parseStage(
     ...(has("maxFailures")
       ? { maxFailures: c.integer(value("maxFailures"), `${at}.maxFailures`, 0, true) }
       : {}),
+    transfer: has("transfer") ? c.boolean(value("transfer"), `${at}.transfer`) : false,
     ...ref,
   };
   return Object.values(stage).includes(undefined) || ref === undefined

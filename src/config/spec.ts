@@ -54,6 +54,8 @@ export interface MapStageSpec {
   readonly name: string;
   /** Failed items the stage drops before the pipeline fails; the pipeline's when absent. */
   readonly maxFailures?: number;
+  /** Move the input's buffers to the worker instead of copying them (`target: workers`). */
+  readonly transfer: boolean;
 }
 
 /** A stage of a spec. */
