@@ -19,6 +19,7 @@
  *     order: input               # input | completion (default input)
  *     name: square               # in statistics, traces and errors (default the export's name)
  *     maxFailures: 0             # failed items dropped before the pipeline fails (default options.maxFailures)
+ *     transfer: false            # workers: move the input's buffers instead of copying (default false)
  *   - aggregate: 32              # arrays of 32 items
  *     dropLast: false            # drop a last, shorter array (default false)
  *   - disaggregate: true         # the items of each array (or just `- disaggregate`)
