@@ -40,6 +40,7 @@ export {
   type WindowOptions,
 } from "./src/stream/mod.ts";
 export {
+  type AsyncSymbols,
   checkKernel,
   isKernel,
   isTransfer,
@@ -49,6 +50,9 @@ export {
   native,
   type NativeLibrary,
   type NativeOptions,
+  type NativePool,
+  nativePool,
+  type NativePoolOptions,
   type PermissionList,
   type Pool,
   type PoolMapOptions,

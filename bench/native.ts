@@ -1,6 +1,7 @@
 /**
  * Native kernels through `map()`: a CPU-bound C function called through
- * `native()` with `nonblocking: true`, at concurrency 1 and 2, in one run.
+ * `native()` with `nonblocking: true`, through `nativePool()` (2 threads),
+ * and from kernels on a WorkerPool, at concurrency 1 and 2, in one run.
  * Prints items/s and the speedup of 2 over 1: 2× at best on 2 free cores,
  * less for short calls, whose threads are woken and placed per call
  * (about 1.5× for 2 ms calls on the 2-core development machine). A
@@ -12,7 +13,7 @@
  * @module
  */
 
-import { kernel, map, native, source, WorkerPool } from "../mod.ts";
+import { kernel, map, native, nativePool, source, WorkerPool } from "../mod.ts";
 import type { burn as burnKernel } from "../tests/fixtures/native_kernels.ts";
 import { buildKernels, KERNELS } from "../tests/_native.ts";
 
@@ -134,10 +135,30 @@ const workerRates = [0, 0];
   }
 }
 const [w1, w2] = workerRates as [number, number];
+
+// nativePool(): the same, packaged: the library's functions on 2 threads.
+const poolRates = [0, 0];
+{
+  await using threads = nativePool(built.path, { burn: KERNELS.burn_sync }, { threads: 2 });
+  await Promise.all([threads.symbols.burn(1, 1), threads.symbols.burn(1, 1)]);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const concurrency of [1, 2]) {
+      const rate = await run((x) => threads.symbols.burn(x, iters), concurrency, expectedBurn);
+      poolRates[concurrency - 1] = Math.max(poolRates[concurrency - 1]!, rate);
+    }
+  }
+}
+const [p1, p2] = poolRates as [number, number];
 console.log(
   `${"burn in a WorkerPool of 2, blocking".padEnd(36)} ${(1000 / w1).toFixed(2).padStart(8)} ${
     rate(w1)
   } ${rate(w2)}  ${(w2 / w1).toFixed(2)}x`,
 );
+console.log(
+  `${"burn via nativePool({ threads: 2 })".padEnd(36)} ${(1000 / p1).toFixed(2).padStart(8)} ${
+    rate(p1)
+  } ${rate(p2)}  ${(p2 / p1).toFixed(2)}x`,
+);
 console.log(`\nspeedup c2/c1, nonblocking symbol in map(): ${(c2 / c1).toFixed(2)}x`);
+console.log(`speedup c2/c1, nativePool on 2 threads: ${(p2 / p1).toFixed(2)}x (target: 1.8x)`);
 console.log(`speedup c2/c1, blocking symbol in 2 workers: ${(w2 / w1).toFixed(2)}x (target: 1.8x)`);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { pathToFileURL } from "node:url";
-import { kernel, map, native, WorkerPool } from "../mod.ts";
+import { kernel, map, native, nativePool, WorkerPool } from "../mod.ts";
 import type { burn as burnKernel } from "./fixtures/native_kernels.ts";
 import { buildKernels, KERNELS } from "./_native.ts";
 
@@ -210,4 +210,50 @@ Deno.test("a kernel module that calls a native library runs it on every worker's
     if (before === undefined) Deno.env.delete("CONVEYOR_KERNELS_LIB");
     else Deno.env.set("CONVEYOR_KERNELS_LIB", before);
   }
+});
+
+Deno.test("nativePool() runs a library's functions on threads of its own, n at once", async () => {
+  await using built = await buildKernels();
+  using lib = native(built.path, KERNELS);
+  await using pool = nativePool(built.path, {
+    burn: KERNELS.burn_sync,
+    sum_squares: KERNELS.sum_squares,
+    enter_and_wait: KERNELS.enter_and_wait_sync,
+  }, { threads: 2 });
+  assert.equal(pool.threads, 2);
+  const sizes = [1000, 2000, 3000, 4000];
+  const out = await Array.fromAsync(
+    ReadableStream.from(sizes).pipeThrough(
+      map((n: number) => pool.symbols.burn(1, n), { concurrency: 2 }),
+    ),
+  );
+  assert.deepEqual(out, sizes.map((n) => lib.symbols.burn_sync(1, n)));
+  const xs = new Float64Array([1, 2, 3]);
+  assert.equal(await pool.symbols.sum_squares(xs, 3n), 14);
+  // Two calls that each wait (up to 2 s) until two are inside: both see 2.
+  assert.deepEqual(
+    await Promise.all([pool.symbols.enter_and_wait(2, 2000), pool.symbols.enter_and_wait(2, 2000)]),
+    [2, 2],
+  );
+});
+
+Deno.test("nativePool() fails at once on a missing library, symbol or bad threads, and after close", async () => {
+  await using built = await buildKernels();
+  assert.throws(
+    () => nativePool(MISSING, { burn: KERNELS.burn_sync }),
+    /Cannot open native library/,
+  );
+  assert.throws(
+    () => nativePool(built.path, { nope: { parameters: [], result: "void" } }),
+    /nope/,
+  );
+  assert.throws(
+    () => nativePool(built.path, { burn: KERNELS.burn_sync }, { threads: 0 }),
+    RangeError,
+  );
+  const pool = nativePool(built.path, { burn: KERNELS.burn_sync }, { threads: 1 });
+  assert.equal(typeof await pool.symbols.burn(1, 10), "number");
+  await pool.close();
+  await pool.close();
+  await assert.rejects(pool.symbols.burn(1, 10), /closed/);
 });

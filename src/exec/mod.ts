@@ -19,6 +19,12 @@
 
 export { checkKernel, isKernel, type Kernel, kernel, type KernelMeta } from "./kernel.ts";
 export { native, type NativeLibrary, type NativeOptions } from "./native.ts";
+export {
+  type AsyncSymbols,
+  type NativePool,
+  nativePool,
+  type NativePoolOptions,
+} from "./native_pool.ts";
 export { isTransfer, type Transfer, transfer, transferables } from "./transfer.ts";
 export { WorkerCrashError } from "./worker_crash_error.ts";
 export type {
