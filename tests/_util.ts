@@ -32,17 +32,8 @@ export async function eventually(condition: () => boolean, what: string): Promis
   throw new Error(`Timed out waiting for ${what}`);
 }
 
-/** A deterministic pseudo-random generator (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic pseudo-random generator (mulberry32, as the batch shuffle uses). */
+export { seeded as random } from "../src/batch/_batch_order.ts";
 
 /** A source of 0..n-1 that counts how many items were pulled and whether it was cancelled. */
 export function counted(n = Infinity): {
