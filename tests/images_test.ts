@@ -116,3 +116,31 @@ Deno.test("generateImages() rejects a count that is not a positive integer", asy
       e instanceof RangeError && /count must be a positive integer, got 0/.test(e.message),
   );
 });
+
+Deno.test("examples/images.yaml runs through the CLI: every image, in batches of 32", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "conveyor_images_yaml_" });
+  try {
+    await Deno.mkdir(`${dir}/images/data`, { recursive: true });
+    await generateImages(`${dir}/images/data`, { count: 40, seed: 3 });
+    // The example spec, with its kernels module where it lives and its data here.
+    const kernels = new URL("../examples/images/spec_kernels.ts", import.meta.url);
+    const spec = (await Deno.readTextFile(new URL("../examples/images.yaml", import.meta.url)))
+      .replaceAll("./images/spec_kernels.ts", kernels.pathname);
+    await Deno.writeTextFile(`${dir}/images.yaml`, spec);
+    const cli = new URL("../src/cli.ts", import.meta.url);
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", cli.href, "run", "--no-progress", `${dir}/images.yaml`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const errors = new TextDecoder().decode(stderr);
+    assert.equal(code, 0, errors);
+    const steps = (await Deno.readTextFile(`${dir}/images/steps.jsonl`)).trim().split("\n")
+      .map((line) => JSON.parse(line) as { images: number; mean: number });
+    assert.deepEqual(steps.map((s) => s.images), [32, 8]);
+    assert(steps.every((s) => Number.isFinite(s.mean)));
+    assert.match(errors, /bottleneck/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
