@@ -6,7 +6,29 @@
 
 import { show } from "../stream/_validate.ts";
 
-/** Options of `@action(...)`. */
+/**
+ * Options of `@action(...)`.
+ *
+ * @example Two actions that share one lock
+ * ```ts
+ * import { action, type ActionOptions, Batch, Dataset } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * let writing = 0, most = 0;
+ * const write = async () => {
+ *   most = Math.max(most, ++writing);
+ *   await new Promise((resolve) => setTimeout(resolve, 1));
+ *   writing--;
+ * };
+ * const disk: ActionOptions = { useLock: "disk" };
+ * class Files extends Batch<number> {
+ *   @action(disk) save() { return write(); }
+ *   @action(disk) remove() { return write(); }
+ * }
+ * await new Dataset(8, Files).p.save().remove().run(2, { prefetch: 3 });
+ * assert.equal(most, 1);
+ * ```
+ */
 export interface ActionOptions {
   /**
    * `true`: one batch at a time runs this action (a lock per method);
@@ -23,7 +45,28 @@ export interface ActionInfo {
   readonly lock: object | string | undefined;
 }
 
-/** A method `@action` can decorate. */
+/**
+ * A method `@action` can decorate.
+ *
+ * @example A decorator of one's own that stacks with `@action`
+ * ```ts
+ * import { action, type ActionMethod, Batch, Dataset } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const calls: string[] = [];
+ * function logged<M extends ActionMethod>(method: M, context: ClassMethodDecoratorContext): M {
+ *   return function (this: unknown, ...args: unknown[]) {
+ *     calls.push(String(context.name));
+ *     return method.apply(this, args);
+ *   } as M;
+ * }
+ * class Rows extends Batch<number> {
+ *   @action @logged load() {}
+ * }
+ * await new Dataset(4, Rows).p.load().run(2);
+ * assert.deepEqual(calls, ["load", "load"]);
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
 export type ActionMethod = (this: any, ...args: any[]) => any;
 

@@ -12,7 +12,22 @@ import { batchKeys } from "./_batch_order.ts";
 import { runBatches, type Step } from "./_batch_run.ts";
 import type { TraceEvent } from "./trace.ts";
 
-/** Options of `genBatch`, `nextBatch` and `run`. */
+/**
+ * Options of `genBatch`, `nextBatch` and `run`.
+ *
+ * @example Two seeded epochs, short batches dropped
+ * ```ts
+ * import { Batch, Dataset, type GenBatchOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const options: GenBatchOptions = { shuffle: 42, nEpochs: 2, dropLast: true, prefetch: 1 };
+ * const pipeline = new Dataset(5, Batch<number>).p;
+ * const keys = () => Array.fromAsync(pipeline.genBatch(2, options), (b) => b.indices);
+ * const first = await keys();
+ * assert.equal(first.length, 4); // two batches of 2 per epoch; the fifth key is dropped
+ * assert.deepEqual(await keys(), first); // the same seed, the same batches
+ * ```
+ */
 export interface GenBatchOptions {
   /**
    * Shuffle the index every epoch: `true` with a random seed, a number to
@@ -47,7 +62,27 @@ type AnyBatch = Batch<any>;
 // deno-lint-ignore no-explicit-any
 type AnyDataset<B extends AnyBatch> = Dataset<B, any>;
 
-/** The action names of a batch class: its methods beyond `Batch`'s. */
+/**
+ * The action names of a batch class: its methods beyond `Batch`'s.
+ *
+ * @typeParam B The batch class.
+ *
+ * @example The names a pipeline can chain
+ * ```ts
+ * import { action, type ActionName, Batch, Dataset } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * class Images extends Batch<string> {
+ *   @action load() {}
+ *   @action resize(_size: number) {}
+ * }
+ * const names: ActionName<Images>[] = ["load", "resize"];
+ * // @ts-expect-error: `size` is `Batch`'s, not an action
+ * const notAnAction: ActionName<Images> = "size";
+ * const pipeline = new Dataset(["a.jpg"], Images).p.load().resize(64);
+ * assert.deepEqual(pipeline.actions, names);
+ * ```
+ */
 export type ActionName<B> = {
   [K in keyof B]: K extends keyof Batch | keyof BatchPipelineBase<Batch> ? never
     : B[K] extends (...args: never[]) => unknown ? K
@@ -60,6 +95,23 @@ export type ActionName<B> = {
  * each returning a new pipeline with that action added.
  *
  * @typeParam B The batch class.
+ *
+ * @example Each action call makes a new pipeline
+ * ```ts
+ * import { action, Batch, type BatchPipeline, Dataset } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * class Numbers extends Batch<number> {
+ *   values: number[] = [];
+ *   @action load() { this.values = [...this.indices]; }
+ *   @action double() { this.values = this.values.map((x) => 2 * x); }
+ * }
+ * const loaded: BatchPipeline<Numbers> = new Dataset(4, Numbers).p.load();
+ * const doubled: BatchPipeline<Numbers> = loaded.double();
+ * assert.deepEqual([loaded.actions, doubled.actions], [["load"], ["load", "double"]]);
+ * const [batch] = await Array.fromAsync(doubled.genBatch(4));
+ * assert.deepEqual(batch!.values, [0, 2, 4, 6]);
+ * ```
  */
 // deno-lint-ignore no-explicit-any
 export type BatchPipeline<B extends Batch<any>> =

@@ -9,7 +9,26 @@ import type { Batch } from "./batch.ts";
 import { type BatchPipeline, emptyPipeline } from "./batch_pipeline.ts";
 import { DatasetIndex } from "./dataset_index.ts";
 
-/** A class of batches: made with the keys of a batch and its dataset. */
+/**
+ * A class of batches: made with the keys of a batch and its dataset.
+ *
+ * @typeParam B The batch type.
+ * @typeParam K The key type.
+ *
+ * @example A dataset's batch class, called by hand
+ * ```ts
+ * import { Batch, type BatchClass, Dataset } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * class Rows extends Batch<number> {}
+ * const dataset = new Dataset(10, Rows);
+ * const batchClass: BatchClass<Rows, number> = dataset.batchClass;
+ * const batch = new batchClass([3, 4], dataset);
+ * assert(batch instanceof Rows);
+ * assert.equal(batch.dataset, dataset);
+ * assert.deepEqual(batch.indices, [3, 4]);
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
 export type BatchClass<B, K> = new (indices: readonly K[], dataset?: any) => B;
 

@@ -14,10 +14,48 @@ import { callInbatch, checkCallOptions, checkContext, checkOptions } from "./_in
  * another); `"workers"`, `"processes"` (alias `"mpc"`) and `"nogil"` call it
  * once, and run what it returns (a kernel, or a nonblocking native function)
  * per item.
+ *
+ * @example Three targets on the event loop, one result
+ * ```ts
+ * import { Batch, inbatchOptions, inbatchParallel, type Target } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * class Squares extends Batch<number> {
+ *   out: number[] = [];
+ *   items(): readonly number[] { return this.indices; }
+ *   @inbatchParallel({ init: "items" })
+ *   square(item?: unknown): void { this.out[item as number] = (item as number) ** 2; }
+ * }
+ * const targets: Target[] = ["threads", "async", "for"];
+ * for (const target of targets) {
+ *   const batch = new Squares([0, 1, 2]);
+ *   await batch.square(inbatchOptions({ target }));
+ *   assert.deepEqual(batch.out, [0, 1, 4]);
+ * }
+ * ```
  */
 export type Target = "threads" | "async" | "for" | "workers" | "processes" | "mpc" | "nogil";
 
-/** Options of `@inbatchParallel(...)`; any other key is passed on to `init` and `post`. */
+/**
+ * Options of `@inbatchParallel(...)`; any other key is passed on to `init` and `post`.
+ *
+ * @example An extra key for `init`, and a `post` that sums
+ * ```ts
+ * import { Batch, inbatchParallel, type InbatchParallelOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const options: InbatchParallelOptions = {
+ *   init: "items", post: "total", target: "async", scale: 10,
+ * };
+ * class Prices extends Batch<number> {
+ *   items({ scale }: { scale: number }): number[] { return this.indices.map((i) => i * scale); }
+ *   total(results: number[]): number { return results.reduce((a, b) => a + b, 0); }
+ *   @inbatchParallel(options)
+ *   async price(amount?: number): Promise<number> { return amount! + 1; }
+ * }
+ * assert.equal(await new Prices([1, 2, 3]).price(), 63); // 11 + 21 + 31
+ * ```
+ */
 export interface InbatchParallelOptions {
   /** The name of the batch method that gives one entry per parallel call. */
   init: string;
@@ -33,7 +71,29 @@ export interface InbatchParallelOptions {
   [extra: string]: unknown;
 }
 
-/** Per-call options: `inbatchOptions({ nWorkers, target })` as an action call's last argument. */
+/**
+ * Per-call options: `inbatchOptions({ nWorkers, target })` as an action call's last argument.
+ *
+ * @example One call in parallel where the decorator says one at a time
+ * ```ts
+ * import { Batch, type InbatchOptions, inbatchOptions, inbatchParallel } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * let inside = 0, most = 0;
+ * class Pages extends Batch<number> {
+ *   items(): readonly number[] { return this.indices; }
+ *   @inbatchParallel({ init: "items", target: "for" })
+ *   async fetch(_page?: unknown): Promise<void> {
+ *     most = Math.max(most, ++inside);
+ *     await new Promise((resolve) => setTimeout(resolve, 1));
+ *     inside--;
+ *   }
+ * }
+ * const options: InbatchOptions = { target: "async", nWorkers: 3 };
+ * await new Pages([1, 2, 3, 4, 5, 6]).fetch(inbatchOptions(options));
+ * assert.equal(most, 3);
+ * ```
+ */
 export interface InbatchOptions {
   /**
    * The most items in flight at once.

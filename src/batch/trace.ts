@@ -7,6 +7,23 @@
 /**
  * What a batch pipeline's `trace` callback sees. `batch` counts batches in
  * creation order and `action` the actions of the pipeline, both from 1.
+ *
+ * @example The events of the second batch
+ * ```ts
+ * import { action, Batch, Dataset, type TraceEvent } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * class Rows extends Batch<number> {
+ *   @action load() {}
+ * }
+ * const events: TraceEvent[] = [];
+ * await new Dataset(4, Rows).p.load().run(2, { trace: (event) => events.push(event) });
+ * assert.deepEqual(events.filter((e) => e.batch === 2), [
+ *   { type: "batch created", batch: 2 },
+ *   { type: "action started", batch: 2, action: 1, name: "load" },
+ *   { type: "action finished", batch: 2, action: 1, name: "load" },
+ * ]);
+ * ```
  */
 export interface TraceEvent {
   /** What happened. */

@@ -13,7 +13,28 @@ import type { BuildOptions, PipeOptions } from "../pipeline/types.ts";
 import { drain, openSource } from "./_io.ts";
 import type { PipelineSpec, StageSpec } from "./spec.ts";
 
-/** Options of `buildFromSpec`. */
+/**
+ * Options of `buildFromSpec`.
+ *
+ * @example Standard input and output of one's own
+ * ```ts
+ * import { buildFromSpec, type BuildFromSpecOptions, parseSpec } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const text = "source: { stdin: jsonl }\nstages:\n  - aggregate: 2\nsink: { stdout: jsonl }\n";
+ * const result = await parseSpec(text, "spec.yaml");
+ * assert(result.ok);
+ * let out = "";
+ * const decoder = new TextDecoder();
+ * const options: BuildFromSpecOptions = {
+ *   stdin: ReadableStream.from([new TextEncoder().encode("1\n2\n3\n")]),
+ *   stdout: new WritableStream({ write: (chunk) => void (out += decoder.decode(chunk)) }),
+ * };
+ * await using run = await buildFromSpec(result.spec, options);
+ * await run.run();
+ * assert.equal(out, "[1,2]\n[3]\n");
+ * ```
+ */
 export interface BuildFromSpecOptions {
   /** A Chrome trace file to write at the end, instead of the spec's `options.trace`. */
   trace?: string;
@@ -30,6 +51,22 @@ export interface BuildFromSpecOptions {
 /**
  * A spec made into a pipeline: `run()` drains it into the sink. Dispose of it
  * (`await using`) to stop the pipeline and close its workers.
+ *
+ * @example Five items counted into the sink
+ * ```ts
+ * import { buildFromSpec, parseSpec, type SpecRun } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const text = "source: { range: 5 }\nstages: []\nsink: { stdout: text }\n";
+ * const result = await parseSpec(text, "spec.yaml");
+ * assert(result.ok);
+ * const stdout = new WritableStream<Uint8Array>(); // discards what it gets
+ * await using run: SpecRun = await buildFromSpec(result.spec, { stdout });
+ * assert.deepEqual([run.total, run.written, run.trace], [5, 0, undefined]);
+ * await run.run();
+ * assert.equal(run.written, 5);
+ * assert.equal(run.pipeline.stats().done, true);
+ * ```
  */
 export interface SpecRun extends AsyncDisposable {
   /** The pipeline (read it through `run()`, not directly). */

@@ -21,7 +21,26 @@ import { Checker, type Entry, withArticle } from "./_yaml_check.ts";
 import type { MapStageSpec, PipelineSpec, StageSpec } from "./spec.ts";
 import { SpecError } from "./spec_error.ts";
 
-/** The result of `parseSpec` and `validateSpec`: the spec, or every mistake, by position. */
+/**
+ * The result of `parseSpec` and `validateSpec`: the spec, or every mistake, by position.
+ *
+ * @example Both cases, told apart by `ok`
+ * ```ts
+ * import { parseSpec, type SpecResult } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const check = async (text: string): Promise<string> => {
+ *   const result: SpecResult = await parseSpec(text, "spec.yaml");
+ *   return result.ok ? `ok: ${result.spec.source.kind}` : result.errors[0]!.format();
+ * };
+ * const spec = "source: { range: 3 }\nstages: []\n";
+ * assert.equal(await check(spec + "sink: { stdout: jsonl }\n"), "ok: range");
+ * assert.equal(
+ *   await check(spec),
+ *   "spec.yaml:1:1: the spec has no sink (expected sink: one of jsonl, text, stdout, url)",
+ * );
+ * ```
+ */
 export type SpecResult =
   | { readonly ok: true; readonly spec: PipelineSpec }
   | { readonly ok: false; readonly errors: readonly SpecError[] };

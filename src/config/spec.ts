@@ -5,7 +5,21 @@
  * @module
  */
 
-/** Where a spec's items come from. */
+/**
+ * Where a spec's items come from.
+ *
+ * @example `range: 5`, with its defaults filled in
+ * ```ts
+ * import { parseSpec, type SourceSpec } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const text = "source: { range: 5 }\nstages: []\nsink: { stdout: jsonl }\n";
+ * const result = await parseSpec(text, "spec.yaml");
+ * assert(result.ok);
+ * const source: SourceSpec = result.spec.source;
+ * assert.deepEqual(source, { kind: "range", start: 0, end: 5, step: 1 });
+ * ```
+ */
 export type SourceSpec =
   | {
     /** Numbers from `start` (inclusive) to `end` (exclusive) by `step`. */
@@ -36,7 +50,25 @@ export type SourceSpec =
     readonly format: "lines" | "jsonl";
   };
 
-/** A `map` stage: an export of a module, run on every item. */
+/**
+ * A `map` stage: an export of a module, run on every item.
+ *
+ * @example A map stage, resolved and with its defaults
+ * ```ts
+ * import { type MapStageSpec, parseSpec } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/k.ts`, "export const square = (x: number) => x * x;\n");
+ * const text = "source: { range: 3 }\nstages:\n  - map: ./k.ts#square\nsink: { stdout: jsonl }\n";
+ * const result = await parseSpec(text, `${dir}/spec.yaml`);
+ * await Deno.remove(dir, { recursive: true });
+ * assert(result.ok && result.spec.stages[0]?.kind === "map");
+ * const stage: MapStageSpec = result.spec.stages[0];
+ * assert.equal(stage.module, new URL(`file://${dir}/k.ts`).href);
+ * assert.deepEqual([stage.exportName, stage.target, stage.order], ["square", "workers", "input"]);
+ * ```
+ */
 export interface MapStageSpec {
   /** The kind of stage. */
   readonly kind: "map";
@@ -58,7 +90,25 @@ export interface MapStageSpec {
   readonly transfer: boolean;
 }
 
-/** A stage of a spec. */
+/**
+ * A stage of a spec.
+ *
+ * @example Batches of four, then the items again
+ * ```ts
+ * import { parseSpec, type StageSpec } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const text = "source: { range: 6 }\nsink: { stdout: jsonl }\n" +
+ *   "stages:\n  - aggregate: 4\n  - disaggregate\n";
+ * const result = await parseSpec(text, "spec.yaml");
+ * assert(result.ok);
+ * const stages: readonly StageSpec[] = result.spec.stages;
+ * assert.deepEqual(stages, [
+ *   { kind: "aggregate", size: 4, dropLast: false },
+ *   { kind: "disaggregate" },
+ * ]);
+ * ```
+ */
 export type StageSpec =
   | MapStageSpec
   | {
@@ -74,7 +124,23 @@ export type StageSpec =
     readonly kind: "disaggregate";
   };
 
-/** Where a spec's items go. */
+/**
+ * Where a spec's items go.
+ *
+ * @example A JSON-lines file, resolved against the spec's folder
+ * ```ts
+ * import { parseSpec, type SinkSpec } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const text = "source: { range: 3 }\nstages: []\nsink: { jsonl: ./out.jsonl }\n";
+ * const result = await parseSpec(text, `${dir}/spec.yaml`);
+ * await Deno.remove(dir, { recursive: true });
+ * assert(result.ok);
+ * const sink: SinkSpec = result.spec.sink;
+ * assert.deepEqual(sink, { kind: "jsonl", path: `${dir}/out.jsonl` });
+ * ```
+ */
 export type SinkSpec =
   | {
     /** `"jsonl"`: `JSON.stringify` of each item per line; `"text"`: `String(item)` per line. */
@@ -95,7 +161,22 @@ export type SinkSpec =
     readonly url: string;
   };
 
-/** The `options` of a spec. */
+/**
+ * The `options` of a spec.
+ *
+ * @example Two threads, no failure limit, the default buffer
+ * ```ts
+ * import { parseSpec, type SpecOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const text = "source: { range: 3 }\nstages: []\nsink: { stdout: jsonl }\n" +
+ *   "options: { numThreads: 2, maxFailures: .inf }\n";
+ * const result = await parseSpec(text, "spec.yaml");
+ * assert(result.ok);
+ * const options: SpecOptions = result.spec.options;
+ * assert.deepEqual(options, { numThreads: 2, maxFailures: Infinity, bufferSize: 3 });
+ * ```
+ */
 export interface SpecOptions {
   /** The worker (and process) pool's size; the number of cores when absent. */
   readonly numThreads?: number;

@@ -4,7 +4,23 @@
 
 import { show } from "../stream/_validate.ts";
 
-/** An operation's scheduling metadata, checked and with defaults. */
+/**
+ * An operation's scheduling metadata, checked and with defaults.
+ *
+ * @example The metadata read from a function's properties
+ * ```ts
+ * import { kernel, Operations, type OpMeta } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const fixtures = new URL("../../tests/fixtures/operation_kernels.ts", import.meta.url);
+ * // z - x over windows of 3, with the properties `stateful = 3` and `batchSize = 4`.
+ * const difference = kernel(fixtures, "difference2Stateless");
+ * await using ops = new Operations<number, number>([difference], { nCpu: 1 });
+ * assert.deepEqual(await Array.fromAsync(ops.apply([1, 4, 9, 16])), [8, 12]);
+ * const meta: OpMeta = ops.stats().operations[0]!.meta;
+ * assert.deepEqual(meta, { stateful: 3, batchSize: 4, runInMaster: false });
+ * ```
+ */
 export interface OpMeta {
   /** true: in order, one worker; false: parallel; k: windows of k, then parallel. */
   stateful: boolean | number;

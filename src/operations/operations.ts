@@ -21,6 +21,19 @@ import { type OpMeta, readMeta, withDefaults } from "./_op_meta.ts";
  * runs on the main thread. Metadata (`stateful`, `batchSize`,
  * `runInMaster`) comes from `kernel(url, name, meta)` or from properties of
  * the function or class.
+ *
+ * @example A kernel in the workers, then a function on the main thread
+ * ```ts
+ * import { kernel, type Operation, Operations } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const fixtures = new URL("../../tests/fixtures/operation_kernels.ts", import.meta.url);
+ * const half = Object.assign((x: number) => x / 2, { stateful: false, batchSize: 2 });
+ * const ops: Operation[] = [kernel(fixtures, "negate"), half];
+ * await using chain = new Operations<number, number>(ops, { nCpu: 1 });
+ * assert.deepEqual(await Array.fromAsync(chain.apply([2, 4, 6])), [-1, -2, -3]);
+ * assert.deepEqual(chain.stats().operations.map((o) => o.runs), ["pool", "master"]);
+ * ```
  */
 export type Operation =
   | Kernel
@@ -30,7 +43,21 @@ export type Operation =
     runInMaster?: boolean;
   });
 
-/** Options of `new Operations()`. */
+/**
+ * Options of `new Operations()`.
+ *
+ * @example Two workers for the stateless operations
+ * ```ts
+ * import { kernel, Operations, type OperationsOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const fixtures = new URL("../../tests/fixtures/operation_kernels.ts", import.meta.url);
+ * const options: OperationsOptions = { nCpu: 2 };
+ * await using ops = new Operations<number, number>([kernel(fixtures, "negate")], options);
+ * assert.deepEqual(await Array.fromAsync(ops.apply([1, 2, 3])), [-1, -2, -3]);
+ * assert.equal(ops.stats().pool?.size, 2);
+ * ```
+ */
 export interface OperationsOptions {
   /**
    * Workers for the stateless operations (one pool, shared).
@@ -40,7 +67,26 @@ export interface OperationsOptions {
   nCpu?: number;
 }
 
-/** Where each operation runs, and the pools' counters. */
+/**
+ * Where each operation runs, and the pools' counters.
+ *
+ * @example A dedicated worker, the pool and the main thread
+ * ```ts
+ * import { kernel, Operations, type OperationsStats } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const fixtures = new URL("../../tests/fixtures/operation_kernels.ts", import.meta.url);
+ * const tenfold = (x: number) => 10 * x;
+ * await using ops = new Operations<number, number>(
+ *   [kernel(fixtures, "Accumulator"), kernel(fixtures, "negate"), tenfold],
+ *   { nCpu: 1 },
+ * );
+ * assert.deepEqual(await Array.fromAsync(ops.apply([1, 2])), [-10, -30]);
+ * const stats: OperationsStats = ops.stats();
+ * assert.deepEqual(stats.operations.map((o) => o.runs), ["dedicated worker", "pool", "master"]);
+ * assert.equal(stats.dedicated.length, 1);
+ * ```
+ */
 export interface OperationsStats {
   /** Per operation: its name and where it runs. */
   operations: { name: string; runs: "master" | "dedicated worker" | "pool"; meta: OpMeta }[];

@@ -19,12 +19,48 @@ export type { BuildOptions, PipeOptions } from "./types.ts";
  * What `pipe` runs: a function on the event loop (it gets the item and a
  * `TaskContext`, whose `signal` aborts when the pipeline stops), or a kernel
  * on an executor.
+ *
+ * @typeParam T The stage's input type.
+ * @typeParam U What the stage gives (awaited).
+ *
+ * @example A function on the event loop, then a kernel on the workers
+ * ```ts
+ * import { kernel, type Op, PipelineBuilder } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const fixtures = new URL("../../tests/fixtures/kernels.ts", import.meta.url);
+ * const addIndex: Op<number, number> = (x, { index }) => x + index;
+ * const square: Op<number, number> = kernel<(x: number) => number>(fixtures, "square");
+ * await using pipeline = new PipelineBuilder().addSource([1, 2, 3])
+ *   .pipe(addIndex).pipe(square, { concurrency: 2, outputOrder: "input" })
+ *   .addSink().build({ numThreads: 2 });
+ * assert.deepEqual(await Array.fromAsync(pipeline), [1, 9, 25]);
+ * ```
  */
 export type Op<T, U> =
   | ((input: T, context: TaskContext) => U | PromiseLike<U>)
   | Kernel<(input: T) => U>;
 
-/** What a pipeline reads from. */
+/**
+ * What a pipeline reads from.
+ *
+ * @typeParam T The item type.
+ *
+ * @example An array, a generator and a stream, read alike
+ * ```ts
+ * import { PipelineBuilder, type Source } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * async function* generate() {
+ *   yield* ["a", "b"];
+ * }
+ * const sources: Source<string>[] = [["a", "b"], generate(), ReadableStream.from(["a", "b"])];
+ * for (const source of sources) {
+ *   await using pipeline = new PipelineBuilder().addSource(source).addSink().build();
+ *   assert.deepEqual(await Array.fromAsync(pipeline), ["a", "b"]);
+ * }
+ * ```
+ */
 export type Source<T> = Iterable<T> | AsyncIterable<T> | ReadableStream<T>;
 
 const EXECUTORS = ["main", "workers", "processes"];

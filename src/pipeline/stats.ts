@@ -5,7 +5,25 @@
  * @module
  */
 
-/** Statistics of one stage of a pipeline. */
+/**
+ * Statistics of one stage of a pipeline.
+ *
+ * @example A stage's counters after a run
+ * ```ts
+ * import { PipelineBuilder, type PipelineStageStats } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * await using pipeline = new PipelineBuilder().addSource([1, 2, 3])
+ *   .pipe((x: number) => x + 1, { name: "increment", concurrency: 2 })
+ *   .addSink().build();
+ * await Array.fromAsync(pipeline);
+ * const stage: PipelineStageStats = pipeline.stats().stages.find((s) => s.name === "increment")!;
+ * assert.equal(stage.kind, "pipe");
+ * assert.deepEqual([stage.itemsIn, stage.itemsOut, stage.failures], [3, 3, 0]);
+ * assert.equal(stage.concurrency, 2);
+ * assert.notEqual(stage.latencyMs, undefined);
+ * ```
+ */
 export interface PipelineStageStats {
   /** The stage's name. */
   name: string;
@@ -33,7 +51,24 @@ export interface PipelineStageStats {
   buffered: number;
 }
 
-/** Statistics of a whole pipeline, stages in order from source to sink. */
+/**
+ * Statistics of a whole pipeline, stages in order from source to sink.
+ *
+ * @example The report `onStats` gets at the end
+ * ```ts
+ * import { PipelineBuilder, type PipelineStats } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const reports: PipelineStats[] = [];
+ * await using pipeline = new PipelineBuilder().addSource([1, 2, 3])
+ *   .pipe((x: number) => x * x, { name: "square" })
+ *   .addSink().build({ onStats: (stats) => reports.push(stats) });
+ * await Array.fromAsync(pipeline);
+ * const last = reports.at(-1)!;
+ * assert.equal(last.done, true);
+ * assert.equal(last.stages.find((s) => s.name === "square")?.itemsOut, 3);
+ * ```
+ */
 export interface PipelineStats {
   /** Milliseconds since the pipeline started. */
   elapsedMs: number;

@@ -5,7 +5,25 @@
  * @module
  */
 
-/** One event of the Chrome trace-event format. */
+/**
+ * One event of the Chrome trace-event format.
+ *
+ * @example The event of one task
+ * ```ts
+ * import { type ChromeTraceEvent, TraceRecorder } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * let t = 0;
+ * const trace = new TraceRecorder({ now: () => t });
+ * const started = trace.begin("decode", 7);
+ * t = 2;
+ * trace.end("decode", 7, started, true);
+ * const task: ChromeTraceEvent = trace.toJSON().traceEvents.find((e) => e.ph === "X")!;
+ * assert.equal(task.name, "decode #7");
+ * assert.equal(task.dur, 2000); // microseconds
+ * assert.deepEqual(task.args, { index: 7, ok: true });
+ * ```
+ */
 export interface ChromeTraceEvent {
   /** The event's name: `"<stage> #<index>"` for a task, `"thread_name"` for metadata. */
   name: string;
@@ -27,7 +45,23 @@ export interface ChromeTraceEvent {
   args?: Record<string, unknown>;
 }
 
-/** Options of `TraceRecorder`. */
+/**
+ * Options of `TraceRecorder`.
+ *
+ * @example A fixed clock and room for one event
+ * ```ts
+ * import { TraceRecorder, type TraceRecorderOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const options: TraceRecorderOptions = { now: () => 5, maxEvents: 1 };
+ * const trace = new TraceRecorder(options);
+ * trace.instant("started");
+ * trace.instant("stopped");
+ * assert.equal(trace.size, 1);
+ * assert.equal(trace.dropped, 1);
+ * assert.equal(trace.toJSON().traceEvents[0]!.ts, 0);
+ * ```
+ */
 export interface TraceRecorderOptions {
   /**
    * The clock in milliseconds.
