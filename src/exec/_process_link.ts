@@ -151,7 +151,23 @@ function exited(status: Deno.CommandStatus): string {
     : `was killed by ${status.signal}`;
 }
 
-/** Permissions of a ProcessPool's children: `true` for all, or a list. */
+/**
+ * Permissions of a ProcessPool's children: `true` for all, or a list of
+ * paths (strings or `file:` URLs), hosts or names. One entry is one value
+ * of a `--allow-*` flag, so it may not contain a comma.
+ *
+ * @example Reading two folders
+ * ```ts
+ * import { type PermissionList, ProcessPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const read: PermissionList = [new URL("../../tests/fixtures/", import.meta.url), "./data"];
+ * await using pool = new ProcessPool({ size: 1, permissions: { read } });
+ * assert.equal(pool.size, 1);
+ * const bad: PermissionList = ["./a,./b"];
+ * assert.throws(() => new ProcessPool({ permissions: { read: bad } }), TypeError);
+ * ```
+ */
 export type PermissionList = boolean | readonly (string | URL)[];
 
 /** The `deno run` flags that grant `permissions`. */

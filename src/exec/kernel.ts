@@ -10,6 +10,18 @@ import { show } from "../stream/_validate.ts";
 /**
  * Metadata a kernel can carry for the layers above (blllib-style operations
  * read `stateful`, `batchSize` and `runInMaster`).
+ *
+ * @example A kernel that keeps state, with eight calls in flight
+ * ```ts
+ * import { kernel, type KernelMeta } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const meta: KernelMeta = { stateful: true, batchSize: 8, owner: "resize" };
+ * const k = kernel(new URL("../../tests/fixtures/kernels.ts", import.meta.url), "square", meta);
+ * assert.equal(k.meta.batchSize, 8);
+ * assert.equal(k.meta.owner, "resize");
+ * assert(Object.isFrozen(k.meta));
+ * ```
  */
 export interface KernelMeta {
   /** `true`: keeps state, runs in order in one worker; a number k: a sliding window of k inputs. */
@@ -27,6 +39,20 @@ export interface KernelMeta {
  * and calls. Functions never cross threads; a kernel names where one lives.
  *
  * @typeParam F The export's function type, for typed call sites.
+ *
+ * @example A typed kernel: the pool's result type follows from it
+ * ```ts
+ * import { kernel, type Kernel, WorkerPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square: Kernel<(x: number) => number> = kernel(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "square",
+ * );
+ * await using pool = new WorkerPool({ size: 1 });
+ * const result: number = await pool.run(square, 5);
+ * assert.equal(result, 25);
+ * ```
  */
 export interface Kernel<F extends (...args: never[]) => unknown = (...args: never[]) => unknown> {
   /** The module's absolute URL. */
@@ -90,7 +116,23 @@ export function kernel<F extends (...args: never[]) => unknown>(
   return Object.freeze({ module: url.href, exportName, meta: Object.freeze({ ...meta }) });
 }
 
-/** Whether `value` has the shape of a kernel. */
+/**
+ * Whether `value` has the shape of a kernel: an absolute `module` URL, a
+ * non-empty `exportName` and a `meta` object.
+ *
+ * @param value What to test.
+ * @returns `true` when `value` is a kernel.
+ *
+ * @example Kernels, and things that are not
+ * ```ts
+ * import { isKernel, kernel } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * assert(isKernel(kernel(new URL("../../tests/fixtures/kernels.ts", import.meta.url), "square")));
+ * assert(!isKernel({ module: "./kernels.ts", exportName: "square", meta: {} }));
+ * assert(!isKernel((x: number) => x * x));
+ * ```
+ */
 export function isKernel(value: unknown): value is Kernel {
   if (value === null || typeof value !== "object") return false;
   const k = value as Record<string, unknown>;
@@ -99,7 +141,27 @@ export function isKernel(value: unknown): value is Kernel {
     k.meta !== null && typeof k.meta === "object";
 }
 
-/** Throws a `TypeError` naming `what` when `value` is not a kernel. */
+/**
+ * Checks that `value` is a kernel, for functions that take one.
+ *
+ * @param what The start of the error message, e.g. `"Cannot run task"`.
+ * @param value What to check.
+ * @returns `value`, typed as a kernel.
+ * @throws {TypeError} When `value` is not a kernel, with a message that starts with `what`.
+ *
+ * @example Checking an argument
+ * ```ts
+ * import { checkKernel, kernel } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square = kernel(new URL("../../tests/fixtures/kernels.ts", import.meta.url), "square");
+ * assert.equal(checkKernel("Cannot run task", square), square);
+ * assert.throws(
+ *   () => checkKernel("Cannot run task", "square"),
+ *   { name: "TypeError", message: /^Cannot run task: expected a kernel .*, got "square"$/ },
+ * );
+ * ```
+ */
 export function checkKernel(what: string, value: unknown): Kernel {
   if (!isKernel(value)) {
     throw new TypeError(

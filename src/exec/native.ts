@@ -8,7 +8,24 @@
 import { fileURLToPath } from "node:url";
 import { show } from "../stream/_validate.ts";
 
-/** Options of `native()`. */
+/**
+ * Options of `native()`.
+ *
+ * @example A path that the environment can override
+ * ```ts
+ * import { native, type NativeOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const os = Deno.build.os;
+ * const libc = os === "darwin" ? "libSystem.dylib" : os === "windows" ? "msvcrt.dll" : "libc.so.6";
+ * Deno.env.set("CONVEYOR_LIBC", libc);
+ * const options: NativeOptions = { env: "CONVEYOR_LIBC" };
+ * using lib = native("libmissing.so", { abs: { parameters: ["i32"], result: "i32" } }, options);
+ * Deno.env.delete("CONVEYOR_LIBC");
+ * assert.equal(lib.path, libc);
+ * assert.equal(lib.symbols.abs(-3), 3);
+ * ```
+ */
 export interface NativeOptions {
   /**
    * The name of an environment variable that overrides the path: when it is
@@ -24,6 +41,21 @@ export interface NativeOptions {
  * An open shared library, as `native()` returns it.
  *
  * @typeParam S The symbols' definitions, as `Deno.dlopen` takes them.
+ *
+ * @example Code that takes an open library; calls fail once it is closed
+ * ```ts
+ * import { native, type NativeLibrary } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const os = Deno.build.os;
+ * const libc = os === "darwin" ? "libSystem.dylib" : os === "windows" ? "msvcrt.dll" : "libc.so.6";
+ * const symbols = { abs: { parameters: ["i32"], result: "i32" } } as const;
+ * const absAll = (lib: NativeLibrary<typeof symbols>, xs: number[]) => xs.map((x) => lib.symbols.abs(x));
+ * using lib = native(libc, symbols);
+ * assert.deepEqual(absAll(lib, [-1, 2, -3]), [1, 2, 3]);
+ * lib.close();
+ * assert.throws(() => lib.symbols.abs(-1), /was closed/);
+ * ```
  */
 export interface NativeLibrary<S extends Deno.ForeignLibraryInterface> extends Disposable {
   /**

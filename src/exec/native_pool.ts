@@ -12,7 +12,22 @@ import { WorkerPool } from "./worker_pool.ts";
 
 const CALL = kernel<typeof callNative>(new URL("./_native_host.ts", import.meta.url), "callNative");
 
-/** Options of `nativePool()`. */
+/**
+ * Options of `nativePool()`: `threads`, and `env` as for `native()`.
+ *
+ * @example Two threads
+ * ```ts
+ * import { nativePool, type NativePoolOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const os = Deno.build.os;
+ * const libc = os === "darwin" ? "libSystem.dylib" : os === "windows" ? "msvcrt.dll" : "libc.so.6";
+ * const options: NativePoolOptions = { threads: 2 };
+ * await using lib = nativePool(libc, { abs: { parameters: ["i32"], result: "i32" } }, options);
+ * assert.equal(lib.threads, 2);
+ * assert.equal(await lib.symbols.abs(-4), 4);
+ * ```
+ */
 export interface NativePoolOptions extends NativeOptions {
   /**
    * How many threads call the library at once.
@@ -22,7 +37,26 @@ export interface NativePoolOptions extends NativeOptions {
   threads?: number;
 }
 
-/** The functions of a library as `nativePool()` gives them: each returns a promise. */
+/**
+ * The functions of a library as `nativePool()` gives them: each returns a
+ * promise. Statics are left out.
+ *
+ * @typeParam S The symbols' definitions, as `Deno.dlopen` takes them.
+ *
+ * @example A blocking C function, awaited
+ * ```ts
+ * import { type AsyncSymbols, nativePool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const os = Deno.build.os;
+ * const libc = os === "darwin" ? "libSystem.dylib" : os === "windows" ? "msvcrt.dll" : "libc.so.6";
+ * const symbols = { abs: { parameters: ["i32"], result: "i32" } } as const;
+ * await using lib = nativePool(libc, symbols, { threads: 1 });
+ * const { abs }: AsyncSymbols<typeof symbols> = lib.symbols;
+ * const result: Promise<number> = abs(-5);
+ * assert.equal(await result, 5);
+ * ```
+ */
 export type AsyncSymbols<S extends Deno.ForeignLibraryInterface> = {
   readonly [K in keyof S as S[K] extends Deno.ForeignFunction ? K : never]: (
     ...args: Parameters<Extract<Deno.DynamicLibrary<S>["symbols"][K], (...a: never[]) => unknown>>
@@ -36,6 +70,22 @@ export type AsyncSymbols<S extends Deno.ForeignLibraryInterface> = {
  * `nativePool()` returns it.
  *
  * @typeParam S The symbols' definitions.
+ *
+ * @example Code that takes a pooled library; calls fail once it is closed
+ * ```ts
+ * import { type NativePool, nativePool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const os = Deno.build.os;
+ * const libc = os === "darwin" ? "libSystem.dylib" : os === "windows" ? "msvcrt.dll" : "libc.so.6";
+ * const symbols = { abs: { parameters: ["i32"], result: "i32" } } as const;
+ * const absAll = (lib: NativePool<typeof symbols>, xs: number[]) =>
+ *   Promise.all(xs.map((x) => lib.symbols.abs(x)));
+ * await using lib = nativePool(libc, symbols, { threads: 2 });
+ * assert.deepEqual(await absAll(lib, [-1, 2, -3]), [1, 2, 3]);
+ * await lib.close();
+ * await assert.rejects(lib.symbols.abs(-1), /was closed/);
+ * ```
  */
 export interface NativePool<S extends Deno.ForeignLibraryInterface> extends AsyncDisposable {
   /** The library's functions; each call runs on one of the pool's threads. */

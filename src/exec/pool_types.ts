@@ -9,7 +9,26 @@ import type { Transfer } from "./transfer.ts";
 import type { MapOptions, StageStream } from "../stream/types.ts";
 import type { Kernel } from "./kernel.ts";
 
-/** Options every pool takes (`new WorkerPool()`, `new ProcessPool()`). */
+/**
+ * Options every pool takes (`new WorkerPool()`, `new ProcessPool()`).
+ *
+ * @example Two workers, named, with a bounded queue
+ * ```ts
+ * import { kernel, type PoolOptions, WorkerPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square = kernel<(x: number) => number>(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "square",
+ * );
+ * const options: PoolOptions = { size: 2, name: "squares", maxQueue: 64, maxBatch: 8 };
+ * await using pool = new WorkerPool(options);
+ * assert.equal(await pool.run(square, 3), 9);
+ * assert.equal(pool.stats().name, "squares");
+ * assert.equal(pool.stats().size, 2);
+ * assert.throws(() => new WorkerPool({ size: 0 }), RangeError);
+ * ```
+ */
 export interface PoolOptions {
   /**
    * How many workers.
@@ -37,7 +56,27 @@ export interface PoolOptions {
   maxBatch?: number;
 }
 
-/** Options of `pool.run()`. */
+/**
+ * Options of `pool.run()`.
+ *
+ * @example Moving the input, and giving up on a task
+ * ```ts
+ * import { kernel, type RunOptions, WorkerPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const sum = kernel<(values: Float64Array) => number>(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "sum",
+ * );
+ * await using pool = new WorkerPool({ size: 1 });
+ * const values = new Float64Array([1, 2, 3]);
+ * const options: RunOptions = { transfer: [values.buffer], retries: 1 };
+ * assert.equal(await pool.run(sum, values, options), 6);
+ * assert.equal(values.byteLength, 0); // the buffer moved to the worker
+ * const signal = AbortSignal.abort(new Error("no longer needed"));
+ * await assert.rejects(pool.run(sum, new Float64Array(1), { signal }), /no longer needed/);
+ * ```
+ */
 export interface RunOptions {
   /** Objects to transfer with the input instead of copying (detached here afterwards). */
   transfer?: Transferable[];
@@ -51,7 +90,28 @@ export interface RunOptions {
   retries?: number;
 }
 
-/** Options of `pool.map()`: `MapOptions` plus what `run` takes per item. */
+/**
+ * Options of `pool.map()`: `MapOptions` plus what `run` takes per item.
+ *
+ * @typeParam I The stage's input type.
+ *
+ * @example Each input's buffer moved to a worker
+ * ```ts
+ * import { kernel, type PoolMapOptions, transferables, WorkerPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const sum = kernel<(values: Float64Array) => number>(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "sum",
+ * );
+ * await using pool = new WorkerPool({ size: 2 });
+ * const inputs = [new Float64Array([1, 2]), new Float64Array([3, 4])];
+ * const options: PoolMapOptions<Float64Array> = { concurrency: 2, transfer: transferables };
+ * const out = ReadableStream.from(inputs).pipeThrough(pool.map(sum, options));
+ * assert.deepEqual(await Array.fromAsync(out), [3, 7]);
+ * assert(inputs.every((x) => x.byteLength === 0));
+ * ```
+ */
 export interface PoolMapOptions<I> extends MapOptions {
   /** Picks what to transfer from each input, e.g. `(x) => [x.buffer]`. */
   transfer?: (input: I) => Transferable[];
@@ -63,7 +123,25 @@ export interface PoolMapOptions<I> extends MapOptions {
   retries?: number;
 }
 
-/** One worker's counters. */
+/**
+ * One worker's counters, an entry of `PoolStats.workers`.
+ *
+ * @example Where the tasks ran
+ * ```ts
+ * import { kernel, WorkerPool, type WorkerStats } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square = kernel<(x: number) => number>(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "square",
+ * );
+ * await using pool = new WorkerPool({ size: 2 });
+ * await Promise.all([1, 2, 3, 4].map((x) => pool.run(square, x)));
+ * const workers: readonly WorkerStats[] = pool.stats().workers;
+ * assert.equal(workers.reduce((n, w) => n + w.tasksDone, 0), 4);
+ * assert(workers.every((w) => w.queueLength === 0 && w.pid === undefined)); // Web Workers: no pid
+ * ```
+ */
 export interface WorkerStats {
   /** The worker's number; a replacement gets a new one. */
   readonly id: number;
@@ -77,7 +155,28 @@ export interface WorkerStats {
   readonly pid?: number;
 }
 
-/** A snapshot of a pool, as `stats()` returns it. */
+/**
+ * A snapshot of a pool, as `stats()` returns it.
+ *
+ * @example Counters after three tasks, and after close()
+ * ```ts
+ * import { kernel, type PoolStats, WorkerPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square = kernel<(x: number) => number>(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "square",
+ * );
+ * await using pool = new WorkerPool({ size: 2, name: "squares" });
+ * await Promise.all([1, 2, 3].map((x) => pool.run(square, x)));
+ * const stats: PoolStats = pool.stats();
+ * assert.equal(stats.tasksDone, 3);
+ * assert.equal(stats.crashes, 0);
+ * assert.equal(stats.workers.length, 2);
+ * await pool.close();
+ * assert(pool.stats().closed);
+ * ```
+ */
 export interface PoolStats {
   /** The pool's name. */
   readonly name: string;

@@ -17,6 +17,18 @@ import type { Pool, PoolMapOptions, PoolOptions, PoolStats, RunOptions } from ".
  * grants all of a kind, a list grants those paths, hosts or names. Nothing is
  * granted by default: kernel modules are loaded as code before the child
  * starts (like static imports), so they need no read permission.
+ *
+ * @example All of the environment, some of the network; a misspelt kind is refused
+ * ```ts
+ * import { type ProcessPermissions, ProcessPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const permissions: ProcessPermissions = { env: true, net: ["localhost:8000"] };
+ * await using pool = new ProcessPool({ size: 1, permissions });
+ * assert.equal(pool.stats().workers.length, 0); // children start with the first task
+ * const misspelt = { enf: true } as ProcessPermissions;
+ * assert.throws(() => new ProcessPool({ permissions: misspelt }), /unknown permission "enf"/);
+ * ```
  */
 export interface ProcessPermissions {
   /** `--allow-read`. */
@@ -39,7 +51,25 @@ export interface ProcessPermissions {
 
 export type { PermissionList };
 
-/** Options of `new ProcessPool()`: those of every pool, and the children's permissions. */
+/**
+ * Options of `new ProcessPool()`: those of every pool, and the children's permissions.
+ *
+ * @example One child process that may read one variable
+ * ```ts
+ * import { kernel, ProcessPool, type ProcessPoolOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square = kernel<(x: number) => number>(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "square",
+ * );
+ * const options: ProcessPoolOptions = { size: 1, name: "sandboxed", permissions: { env: ["HOME"] } };
+ * await using pool = new ProcessPool(options);
+ * assert.equal(await pool.run(square, 4), 16);
+ * const [child] = pool.stats().workers;
+ * assert.equal(typeof child?.pid, "number"); // a process, not a Web Worker
+ * ```
+ */
 export interface ProcessPoolOptions extends PoolOptions {
   /**
    * What the children may do.

@@ -6,7 +6,27 @@
 
 const TRANSFER = Symbol.for("conveyor.transfer");
 
-/** A value with the list of objects to transfer with it, as `transfer()` makes. */
+/**
+ * A value with the list of objects to transfer with it, as `transfer()` makes.
+ *
+ * @typeParam T The value's type.
+ *
+ * @example An input moved to a worker, not copied
+ * ```ts
+ * import { kernel, type Transfer, transfer, WorkerPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const sum = kernel<(values: Float64Array) => number>(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "sum",
+ * );
+ * await using pool = new WorkerPool({ size: 1 });
+ * const values = new Float64Array([1, 2, 3]);
+ * const input: Transfer<Float64Array> = transfer(values);
+ * assert.equal(await pool.run(sum, input), 6);
+ * assert.equal(values.byteLength, 0); // detached here: the buffer moved
+ * ```
+ */
 export interface Transfer<T> {
   /** The value itself. */
   readonly value: T;
@@ -43,7 +63,22 @@ export function transfer<T>(value: T, list?: readonly Transferable[]): Transfer<
   return { [TRANSFER]: true, value, list: list ?? transferables(value) } as Transfer<T>;
 }
 
-/** Whether `value` was made by `transfer()` (in any copy of this module). */
+/**
+ * Whether `value` was made by `transfer()` (in any copy of this module).
+ *
+ * @param value What to test.
+ * @returns `true` when `value` is marked for transfer.
+ *
+ * @example Marked and plain values
+ * ```ts
+ * import { isTransfer, transfer } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const marked = transfer(new Uint8Array(4));
+ * assert(isTransfer(marked));
+ * assert(!isTransfer({ value: marked.value, list: marked.list }));
+ * ```
+ */
 export function isTransfer(value: unknown): value is Transfer<unknown> {
   return value !== null && typeof value === "object" &&
     (value as Record<symbol, unknown>)[TRANSFER] === true;

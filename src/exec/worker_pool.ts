@@ -11,7 +11,25 @@ import { PoolCore } from "./_pool_core.ts";
 import { workerLinks } from "./_worker_link.ts";
 import type { Pool, PoolMapOptions, PoolOptions, PoolStats, RunOptions } from "./pool_types.ts";
 
-/** Options of `new WorkerPool()`: those of every pool. */
+/**
+ * Options of `new WorkerPool()`: those of every pool.
+ *
+ * @example A named pool: its name is in its errors
+ * ```ts
+ * import { kernel, WorkerPool, type WorkerPoolOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square = kernel<(x: number) => number>(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "square",
+ * );
+ * const options: WorkerPoolOptions = { size: 1, name: "resize" };
+ * await using pool = new WorkerPool(options);
+ * assert.equal(await pool.run(square, 6), 36);
+ * await pool.close();
+ * await assert.rejects(pool.run(square, 6), /WorkerPool "resize" was closed/);
+ * ```
+ */
 export type WorkerPoolOptions = PoolOptions;
 
 /**

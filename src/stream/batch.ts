@@ -8,7 +8,25 @@ import { Stage } from "./_stage.ts";
 import type { StageOptions, StageStream } from "./types.ts";
 import * as check from "./_validate.ts";
 
-/** Options of `batch`: `StageOptions` and these. */
+/**
+ * Options of `batch`: `StageOptions` and these.
+ *
+ * @example A partial batch when the source stalls
+ * ```ts
+ * import { batch, type BatchOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const options: BatchOptions = { maxWaitMs: 10, name: "rows" };
+ * const stage = batch<number>(100, options);
+ * const writer = stage.writable.getWriter();
+ * const reader = stage.readable.getReader();
+ * await writer.write(1);
+ * await writer.write(2);
+ * assert.deepEqual((await reader.read()).value, [1, 2]); // after 10 ms, the source still open
+ * await writer.close();
+ * assert((await reader.read()).done);
+ * ```
+ */
 export interface BatchOptions extends StageOptions {
   /**
    * Drop a last batch that has fewer than `size` items.

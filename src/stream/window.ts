@@ -8,7 +8,19 @@ import { Stage } from "./_stage.ts";
 import type { StageStream } from "./types.ts";
 import * as check from "./_validate.ts";
 
-/** Options of `window`. */
+/**
+ * Options of `window`.
+ *
+ * @example Windows of two, every three items
+ * ```ts
+ * import { window, type WindowOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const options: WindowOptions = { step: 3 };
+ * const out = ReadableStream.from([0, 1, 2, 3, 4, 5, 6, 7]).pipeThrough(window(2, options));
+ * assert.deepEqual(await Array.fromAsync(out), [[0, 1], [3, 4], [6, 7]]);
+ * ```
+ */
 export interface WindowOptions {
   /**
    * How far each window moves: 1 slides by one item; `step === size` cuts
