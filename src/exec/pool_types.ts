@@ -113,7 +113,7 @@ export interface RunOptions {
  * ```
  */
 export interface PoolMapOptions<I> extends MapOptions {
-  /** Picks what to transfer from each input, e.g. `(x) => [x.buffer]`. */
+  /** Picks what to transfer from each input, e.g. `transferables` (its buffers) or `(x) => [x.buffer as ArrayBuffer]`. */
   transfer?: (input: I) => Transferable[];
   /**
    * As in `RunOptions`.
