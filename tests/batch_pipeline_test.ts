@@ -286,3 +286,33 @@ Deno.test("an action that returns a Batch hands it to the next action", async ()
   const out = await Array.fromAsync(new Dataset(4, Doubled).p.twice().keep().genBatch(2));
   assert.deepEqual(keysOf(out), [[0, 0, 1, 1], [2, 2, 3, 3]]);
 });
+
+Deno.test("an action that never ends cannot hang the consumer: errors and breaking out return", async () => {
+  class Stuck extends Batch<number> {
+    @action
+    async work(): Promise<void> {
+      if (this.indices[0] === 2) await new Promise(() => {}); // never settles
+      if (this.indices[0] === 4) throw new Error("batch 4 failed");
+    }
+  }
+  // Batch #2 never ends and #3 fails behind it: breaking out after #1 returns at once.
+  const pipeline = new Dataset(12, Stuck).p.work();
+  const seen: number[][] = [];
+  for await (const batch of pipeline.genBatch(2, { prefetch: 3 })) {
+    seen.push([...batch.indices]);
+    break;
+  }
+  assert.deepEqual(seen, [[0, 1]]);
+  // An error ahead of the stuck batch reaches the consumer at once.
+  class FailFirst extends Batch<number> {
+    @action
+    async work(): Promise<void> {
+      if (this.indices[0] === 0) throw new Error("first batch failed");
+      await new Promise(() => {});
+    }
+  }
+  await assert.rejects(
+    Array.fromAsync(new Dataset(8, FailFirst).p.work().genBatch(2, { prefetch: 2 })),
+    /first batch failed/,
+  );
+});
