@@ -97,3 +97,13 @@ Deno.test("lines() splits text however the chunks cut it", async () => {
   const trailing = ReadableStream.from(["x\n", "y\n"]).pipeThrough(lines());
   assert.deepEqual(await Array.fromAsync(trailing), ["x", "y"]);
 });
+
+Deno.test("window() takes a name and stops when its signal aborts", async () => {
+  const controller = new AbortController();
+  const stage = window<number>(2, { name: "pairs", signal: controller.signal });
+  assert.equal(stage.name, "pairs");
+  const reader = ReadableStream.from([1, 2, 3, 4]).pipeThrough(stage).getReader();
+  assert.deepEqual(await reader.read(), { value: [1, 2], done: false });
+  controller.abort(new Error("enough"));
+  await assert.rejects(reader.read(), /enough/);
+});

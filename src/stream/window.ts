@@ -5,7 +5,7 @@
  */
 
 import { Stage } from "./_stage.ts";
-import type { StageStream } from "./types.ts";
+import type { StageOptions, StageStream } from "./types.ts";
 import * as check from "./_validate.ts";
 
 /**
@@ -21,7 +21,7 @@ import * as check from "./_validate.ts";
  * assert.deepEqual(await Array.fromAsync(out), [[0, 1], [3, 4], [6, 7]]);
  * ```
  */
-export interface WindowOptions {
+export interface WindowOptions extends StageOptions {
   /**
    * How far each window moves: 1 slides by one item; `step === size` cuts
    * the stream into disjoint windows; a larger step skips items.
@@ -37,10 +37,11 @@ class WindowStage<T> extends Stage<T, T[]> {
   #items: T[] = [];
   #skip = 0;
 
-  constructor(size: number, step: number) {
-    super("window", 1);
+  constructor(size: number, step: number, name: string, signal: AbortSignal | undefined) {
+    super(name, 1);
     this.#size = size;
     this.#step = step;
+    this.watch(signal);
   }
 
   protected accept(item: T): void {
@@ -67,7 +68,7 @@ class WindowStage<T> extends Stage<T, T[]> {
  *
  * @typeParam T The chunk type.
  * @param size Items per window, a positive integer.
- * @param options `step`.
+ * @param options `step`, `name`, `signal`.
  * @returns A `TransformStream` from items to arrays of `size` items.
  * @throws {RangeError} When `size` or `step` is not a positive integer.
  *
@@ -90,5 +91,10 @@ export function window<T>(
   check.positiveInteger(what, "size", size);
   const o = check.optionsBag(what, options);
   const step = o.step === undefined ? 1 : check.positiveInteger(what, "step", o.step);
-  return new WindowStage<T>(size, step);
+  return new WindowStage<T>(
+    size,
+    step,
+    check.stageName(what, o.name, "window"),
+    check.abortSignal(what, o.signal),
+  );
 }
