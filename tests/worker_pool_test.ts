@@ -251,3 +251,25 @@ Deno.test("bad options and kernels are rejected with a clear message", async () 
   assert.throws(() => pool.map(ref<typeof k.square>("square"), { concurrency: 0 }), RangeError);
   await assert.rejects(pool.run(ref<typeof k.square>("square"), 1, { retries: -1 }), RangeError);
 });
+
+Deno.test("an idle pool stops its workers after idleTimeout and starts them again on demand", async () => {
+  await using pool = new WorkerPool({ size: 2, idleTimeout: 20 });
+  const square = ref<typeof k.square>("square");
+  assert.equal(await pool.run(square, 3), 9);
+  await eventually(() => pool.stats().workers.length === 0, "the idle workers to stop");
+  assert.deepEqual(await Promise.all([1, 2, 3].map((x) => pool.run(square, x))), [1, 4, 9]);
+  assert(pool.stats().workers.length > 0, "workers started again");
+  assert.throws(() => new WorkerPool({ idleTimeout: -1 }), RangeError);
+});
+
+Deno.test("a program that never closes its pools still exits once they are idle", async () => {
+  const script = new URL("./fixtures/forgot_close.ts", import.meta.url);
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script.href],
+    stdout: "piped",
+    stderr: "inherit",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  assert.equal(code, 0);
+  assert.equal(new TextDecoder().decode(stdout).trim(), "49 number");
+});

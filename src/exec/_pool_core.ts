@@ -67,6 +67,8 @@ export class PoolCore {
   #crashes = 0;
   #closed = false;
   #spawnError: Error | undefined;
+  readonly #idleMs: number;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(factory: LinkFactory, options: PoolOptions | undefined) {
     const what = factory.kind;
@@ -87,8 +89,12 @@ export class PoolCore {
     this.#maxBatch = o.maxBatch === undefined
       ? 64
       : check.positiveInteger(what, "maxBatch", o.maxBatch);
+    this.#idleMs = o.idleTimeout === undefined || o.idleTimeout === Infinity
+      ? (o.idleTimeout ?? 1000)
+      : check.duration(what, "idleTimeout", o.idleTimeout);
     this.#slots = new Array(this.#size).fill(undefined);
     if (factory.eager) { for (let i = 0; i < this.#size; i++) this.#spawn(i); }
+    this.#watchIdle();
   }
 
   get name(): string {
@@ -165,6 +171,8 @@ export class PoolCore {
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
       const error = this.#closedError();
       for (const slot of this.#slots) {
         if (slot === undefined) continue;
@@ -380,6 +388,32 @@ export class PoolCore {
     while (this.#roomWaiters.length > 0 && this.#queue.size < this.#maxQueue) {
       this.#roomWaiters.shift()!();
     }
+    this.#watchIdle();
+  }
+
+  // While the pool has workers and nothing to do, a timer (which does not
+  // keep the program alive by itself) stops them after idleTimeout; any work
+  // disarms it, and workers start again on demand.
+  #watchIdle(): void {
+    const busy = this.#queue.size > 0 ||
+      this.#slots.some((s) => s !== undefined && s.held.size > 0);
+    const running = this.#slots.some((s) => s !== undefined);
+    if (busy || !running || this.#closed || this.#idleMs === Infinity) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+      return;
+    }
+    if (this.#idleTimer !== undefined) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#closed || this.#queue.size > 0) return;
+      for (const [i, slot] of this.#slots.entries()) {
+        if (slot === undefined || slot.held.size > 0) continue;
+        this.#stop(slot);
+        this.#slots[i] = undefined;
+      }
+    }, this.#idleMs);
+    Deno.unrefTimer(this.#idleTimer as unknown as number);
   }
 
   // The least-loaded worker that can take a batch of `module`'s kernel.

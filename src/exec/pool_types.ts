@@ -54,6 +54,15 @@ export interface PoolOptions {
    * @default {64}
    */
   maxBatch?: number;
+  /**
+   * Milliseconds a pool with nothing to do keeps its workers; then they stop,
+   * and start again with the next task. So a program that forgets `close()`
+   * still exits (soon after its last task), and an idle pool holds no
+   * threads or processes. `Infinity` keeps them.
+   *
+   * @default {1000}
+   */
+  idleTimeout?: number;
 }
 
 /**
