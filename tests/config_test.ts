@@ -248,3 +248,22 @@ Deno.test("a map stage's transfer key is a boolean", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("options.permissions: kinds checked, paths resolved against the spec file", async () => {
+  const dir = await folder();
+  try {
+    const text = (permissions: string) =>
+      `source: { range: 3 }\nstages: []\nsink: { stdout: text }\noptions:\n  permissions: ${permissions}\n`;
+    const ok = spec(
+      await parseSpec(text("{ read: [./data, /abs], net: true }"), `${dir}/spec.yaml`),
+    );
+    assert.deepEqual(ok.options.permissions, { read: [`${dir}/data`, "/abs"], net: true });
+    const bad = errors(
+      await parseSpec(text("{ raed: true, net: [1, 'a,b'], env: maybe }"), `${dir}/spec.yaml`),
+    );
+    assert.equal(bad.length, 4, bad.join("\n"));
+    assert.match(bad.join("\n"), /unknown key "raed".*did you mean "read"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

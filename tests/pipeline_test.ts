@@ -437,3 +437,37 @@ Deno.test("transfer: true moves a kernel stage's input buffers to the worker", a
     /transfer applies to a kernel/,
   );
 });
+
+Deno.test("processPermissions grant the pipeline's processes what they may do", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(file, "secret");
+    const readText = kernel<(path: string) => string>(
+      new URL("./fixtures/process_kernels.ts", import.meta.url),
+      "readText",
+    );
+    const build = (permissions?: { read: string[] }) =>
+      new PipelineBuilder().addSource([file]).pipe(readText, { executor: "processes" }).addSink()
+        .build({
+          numThreads: 1,
+          ...(permissions === undefined ? {} : { processPermissions: permissions }),
+        });
+    {
+      await using denied = build();
+      await assert.rejects(Array.fromAsync(denied), /Requires read access/);
+    }
+    {
+      await using allowed = build({ read: [file] });
+      assert.deepEqual(await Array.fromAsync(allowed), ["secret"]);
+    }
+    assert.throws(
+      () =>
+        new PipelineBuilder().addSource([1]).addSink().build({
+          processPermissions: { disk: true } as never,
+        }),
+      /unknown permission "disk"/,
+    );
+  } finally {
+    await Deno.remove(file);
+  }
+});

@@ -3,7 +3,9 @@
 // are queued in `later`, to run all at once.
 
 import { dirname, resolve } from "node:path";
-import { isScalar, type Node } from "yaml";
+import { isScalar, isSeq, type Node } from "yaml";
+import { PERMISSION_KINDS } from "../exec/process_pool.ts";
+import type { ProcessPermissions } from "../exec/process_pool.ts";
 import type { Checker, Entry } from "./_yaml_check.ts";
 import { globBase } from "./_glob.ts";
 import type { SinkSpec, SourceSpec, SpecOptions } from "./spec.ts";
@@ -28,7 +30,10 @@ const OPTION_KEYS = [
   "progress",
   "statsInterval",
   "trace",
+  "permissions",
 ];
+// Permissions whose list entries are paths, resolved against the spec's folder.
+const PATH_KINDS = ["read", "write", "ffi"];
 
 /** The path a spec names, resolved against its folder. */
 export function pathOf(x: Context, node: Node | null, path: string): string | undefined {
@@ -162,6 +167,10 @@ export function parseOptions(x: Context, entry: Entry | undefined): SpecOptions 
     );
     if (ms !== undefined) options.statsInterval = ms;
   }
+  if (m?.has("permissions")) {
+    const permissions = parsePermissions(x, m.get("permissions")!);
+    if (permissions !== undefined) options.permissions = permissions;
+  }
   if (m?.has("trace")) {
     const path = pathOf(x, node("trace"), "options.trace");
     if (path !== undefined) {
@@ -170,4 +179,41 @@ export function parseOptions(x: Context, entry: Entry | undefined): SpecOptions 
     }
   }
   return options;
+}
+
+// `options.permissions`: for the children of `target: processes` stages,
+// each kind `true` or a list (paths relative to the spec file for read,
+// write and ffi).
+function parsePermissions(x: Context, entry: Entry): ProcessPermissions | undefined {
+  const { c } = x;
+  const m = c.map(entry.value, "options.permissions", PERMISSION_KINDS, entry.key);
+  if (m === undefined) return undefined;
+  const out: Record<string, boolean | string[]> = {};
+  let ok = true;
+  for (const [kind, { value }] of m) {
+    const at = `options.permissions.${kind}`;
+    if (isScalar(value) && typeof value.value === "boolean") {
+      out[kind] = value.value;
+      continue;
+    }
+    if (!isSeq(value)) {
+      c.error(value, `${at} is not true, false or a list`, "a boolean or a list of strings");
+      ok = false;
+      continue;
+    }
+    const list: string[] = [];
+    for (const item of value.items as (Node | null)[]) {
+      const text = c.string(item, at, "a non-empty string without commas");
+      if (text === undefined || text === "" || text.includes(",")) {
+        if (text !== undefined) {
+          c.error(item, `${at} has ${JSON.stringify(text)}`, "a non-empty string without commas");
+        }
+        ok = false;
+        continue;
+      }
+      list.push(PATH_KINDS.includes(kind) ? resolve(x.dir, text) : text);
+    }
+    out[kind] = list;
+  }
+  return ok ? out as ProcessPermissions : undefined;
 }

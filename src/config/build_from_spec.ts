@@ -139,6 +139,7 @@ export async function buildFromSpec(
   const build: BuildOptions = { maxFailures: spec.options.maxFailures };
   if (spec.options.numThreads !== undefined) build.numThreads = spec.options.numThreads;
   if (trace !== undefined) build.trace = trace;
+  if (spec.options.permissions !== undefined) build.processPermissions = spec.options.permissions;
   if (o.onStats !== undefined) {
     build.onStats = o.onStats;
     const interval = o.statsInterval ?? spec.options.statsInterval;

@@ -35,6 +35,9 @@
  *   progress: true               # a progress line on stderr (default: when stderr is a terminal)
  *   statsInterval: 1000          # ms between statistics tables on stderr (default: only at the end)
  *   trace: ./trace.json          # write a Chrome trace file (open it in Perfetto)
+ *   permissions:                 # for `target: processes` stages; none by default
+ *     read: [./data]             # true, or a list (paths relative to the spec file)
+ *     net: true                  # also write, env, run, ffi, sys, import
  * ```
  *
  * `order` defaults to `input`, unlike `PipelineBuilder.pipe`, whose

@@ -88,7 +88,8 @@ const EXPORT_NAME = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
  * assert.deepEqual(result.errors.map((e) => e.format()), [
  *   "spec.yaml:4:16: stages[0].aggregate is 0 (expected a positive integer)",
  *   'spec.yaml:8:3: unknown key "bufferSise" in options (did you mean "bufferSize"?) ' +
- *   "(expected one of numThreads, maxFailures, bufferSize, progress, statsInterval, trace)",
+ *   "(expected one of numThreads, maxFailures, bufferSize, progress, statsInterval, trace, " +
+ *   "permissions)",
  *   'spec.yaml:9:13: options.progress is "maybe" (expected true or false)',
  * ]);
  * ```

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { ProcessPermissions } from "../exec/process_pool.ts";
+
 /**
  * Where a spec's items come from.
  *
@@ -190,6 +192,8 @@ export interface SpecOptions {
   readonly statsInterval?: number;
   /** The absolute path of a Chrome trace file to write. */
   readonly trace?: string;
+  /** What the children of `target: processes` stages may do (paths resolved). */
+  readonly permissions?: ProcessPermissions;
 }
 
 /**

@@ -79,7 +79,9 @@ export interface ProcessPoolOptions extends PoolOptions {
   permissions?: ProcessPermissions;
 }
 
-const KINDS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"];
+/** The permission kinds a ProcessPool grants, as `--allow-<kind>`. */
+export const PERMISSION_KINDS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"];
+const KINDS = PERMISSION_KINDS;
 
 /**
  * A pool of `deno` child processes that run kernels: the surface of

@@ -2,6 +2,7 @@
 
 import type { Kernel } from "../exec/kernel.ts";
 import type { Pool } from "../exec/pool_types.ts";
+import type { ProcessPermissions } from "../exec/process_pool.ts";
 import type { TaskContext } from "../stream/types.ts";
 import type { PipelineStats } from "./stats.ts";
 import type { TraceRecorder } from "./trace.ts";
@@ -31,4 +32,5 @@ export interface Plan {
   reportStatsInterval: number | undefined;
   onStats: ((stats: PipelineStats) => void) | undefined;
   trace: TraceRecorder | undefined;
+  processPermissions: ProcessPermissions | undefined;
 }

@@ -7,6 +7,7 @@
 import * as check from "../stream/_validate.ts";
 import { isKernel, type Kernel } from "../exec/kernel.ts";
 import { transferables } from "../exec/transfer.ts";
+import { ProcessPool } from "../exec/process_pool.ts";
 import type { Pool } from "../exec/pool_types.ts";
 import type { TaskContext } from "../stream/types.ts";
 import { createPipeline, type Pipeline } from "./pipeline.ts";
@@ -287,6 +288,11 @@ export class PipelineBuilder<T = never> {
         : check.duration("build", "reportStatsInterval", o.reportStatsInterval)
     );
     if (o.onStats !== undefined) checked(() => check.callable("build", "onStats", o.onStats));
+    const permissions = o.processPermissions;
+    if (permissions !== undefined) {
+      // Checked the way the pool checks them (making one starts no process).
+      checked(() => new ProcessPool({ size: 1, permissions }).close());
+    }
     if (interval !== undefined && o.onStats === undefined) {
       problems.push("build: reportStatsInterval needs onStats to report to");
     }
@@ -304,6 +310,7 @@ export class PipelineBuilder<T = never> {
       reportStatsInterval: interval,
       onStats: o.onStats,
       trace: o.trace,
+      processPermissions: o.processPermissions,
     };
     return createPipeline(plan) as Pipeline<T>;
   }

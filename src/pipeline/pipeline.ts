@@ -316,7 +316,15 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     const Kind = executor === "workers" ? WorkerPool : ProcessPool;
     let pool = this.#owned.find((p) => p instanceof Kind);
     if (pool === undefined) {
-      pool = new Kind({ size: this.#plan.numThreads, name: `pipeline-${executor}` });
+      pool = executor === "workers"
+        ? new WorkerPool({ size: this.#plan.numThreads, name: "pipeline-workers" })
+        : new ProcessPool({
+          size: this.#plan.numThreads,
+          name: "pipeline-processes",
+          ...(this.#plan.processPermissions === undefined
+            ? {}
+            : { permissions: this.#plan.processPermissions }),
+        });
       this.#owned.push(pool);
     }
     return pool;

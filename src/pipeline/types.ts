@@ -5,6 +5,7 @@
  */
 
 import type { Pool } from "../exec/pool_types.ts";
+import type { ProcessPermissions } from "../exec/process_pool.ts";
 import type { PipelineStats } from "./stats.ts";
 import type { TraceRecorder } from "./trace.ts";
 
@@ -88,4 +89,9 @@ export interface BuildOptions {
   onStats?: (stats: PipelineStats) => void;
   /** Records every task's start and end, for a Chrome trace file. */
   trace?: TraceRecorder;
+  /**
+   * What the children of the pipeline's `ProcessPool` (`executor:
+   * "processes"`) may do; nothing by default.
+   */
+  processPermissions?: ProcessPermissions;
 }
