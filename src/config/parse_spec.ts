@@ -1,24 +1,12 @@
 /**
  * `parseSpec` and `validateSpec`: a YAML pipeline spec to a checked
- * `PipelineSpec`, or every mistake in it with its line and column.
+ * `PipelineSpec`, or every mistake in it with its line and column. The YAML
+ * parser loads on the first call, not with the package.
  *
  * @module
  */
 
-import { dirname, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import { checkExports, type ExportUse } from "./_exports.ts";
-import {
-  type Context,
-  parseOptions,
-  parseSink,
-  parseSource,
-  SINK_KINDS,
-  SOURCE_KINDS,
-} from "./_spec_parts.ts";
-import { Checker, type Entry, withArticle } from "./_yaml_check.ts";
-import type { MapStageSpec, PipelineSpec, StageSpec } from "./spec.ts";
+import type { PipelineSpec } from "./spec.ts";
 import { SpecError } from "./spec_error.ts";
 
 /**
@@ -44,15 +32,6 @@ import { SpecError } from "./spec_error.ts";
 export type SpecResult =
   | { readonly ok: true; readonly spec: PipelineSpec }
   | { readonly ok: false; readonly errors: readonly SpecError[] };
-
-const STAGE_KEYS = {
-  map: ["map", "target", "concurrency", "order", "name", "maxFailures", "transfer"],
-  aggregate: ["aggregate", "dropLast"],
-  disaggregate: ["disaggregate"],
-} as const;
-const STAGE_KINDS = ["map", "aggregate", "disaggregate"] as const;
-const ALL_STAGE_KEYS = Object.values(STAGE_KEYS).flat();
-const EXPORT_NAME = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
 
 /**
  * Parses and checks a YAML pipeline spec. Nothing in it runs: kernel modules
@@ -95,43 +74,8 @@ const EXPORT_NAME = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
  * ```
  */
 export async function parseSpec(text: string, file: string | URL): Promise<SpecResult> {
-  const shown = typeof file === "string" ? file : file.href;
-  if (typeof file !== "string" && file.protocol !== "file:") {
-    return { ok: false, errors: [new SpecError(shown, 1, 1, "a spec must be a local file")] };
-  }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const c = new Checker(shown, lines, doc);
-  for (const problem of [...doc.errors, ...doc.warnings]) {
-    const message = problem.code === "DUPLICATE_KEY" ? "duplicate key" : problem.message;
-    c.error(problem.pos[0], message.split("\n")[0]!);
-  }
-  // Past a syntax error the document's shape means little.
-  if (doc.errors.some((e) => e.code !== "DUPLICATE_KEY")) return { ok: false, errors: c.errors };
-  const path = typeof file === "string" ? resolve(file) : fileURLToPath(file);
-  const x: Context = { c, dir: dirname(path), later: [] };
-  const uses: ExportUse[] = [];
-  const top = doc.contents === null
-    ? c.error(0, "the spec is empty", "a mapping with source, stages and sink")
-    : c.map(doc.contents as Node, "", ["source", "stages", "sink", "options"], 0);
-  const required = (key: string, expected: string): Entry | undefined =>
-    top?.get(key) ?? (top && c.error(doc.contents as Node, `the spec has no ${key}`, expected));
-  const source = required("source", `source: one of ${SOURCE_KINDS.join(", ")}`);
-  const stagesEntry = required("stages", "stages: a list of map, aggregate, disaggregate");
-  const sinkEntry = required("sink", `sink: one of ${SINK_KINDS.join(", ")}`);
-  const spec = {
-    file: shown,
-    source: source && parseSource(x, source),
-    stages: stagesEntry && parseStages(x, stagesEntry, uses),
-    sink: sinkEntry && parseSink(x, sinkEntry),
-    options: parseOptions(x, top?.get("options")),
-  };
-  await Promise.all([...x.later, checkExports(uses, c)]);
-  if (c.errors.length > 0) {
-    const errors = c.errors.toSorted((a, b) => a.line - b.line || a.column - b.column);
-    return { ok: false, errors };
-  }
-  return { ok: true, spec: spec as PipelineSpec };
+  const { parseSpec } = await import("./_parse_spec.ts");
+  return await parseSpec(text, file);
 }
 
 /**
@@ -160,103 +104,4 @@ export async function validateSpec(file: string | URL): Promise<SpecResult> {
     return { ok: false, errors: [new SpecError(shown, 1, 1, message)] };
   }
   return await parseSpec(text, file);
-}
-
-function parseStages(x: Context, entry: Entry, uses: ExportUse[]): StageSpec[] | undefined {
-  const list = entry.value;
-  if (!isSeq(list)) {
-    const what = list === null || (isScalar(list) && list.value === null)
-      ? "nothing"
-      : "not a list";
-    return x.c.error(list ?? entry.key, `stages is ${what}`, "a list of stages");
-  }
-  const stages: (StageSpec | undefined)[] = list.items.map((item, i) =>
-    parseStage(x, x.c.resolve(item as Node | null), `stages[${i}]`, uses)
-  );
-  // A repeated name gets the stage's number: statistics and traces tell stages by name.
-  const names = new Set<string>();
-  return stages.map((stage, i) => {
-    if (stage?.kind !== "map") return stage;
-    const name = names.has(stage.name) ? `${stage.name} ${i + 1}` : stage.name;
-    names.add(name);
-    return { ...stage, name };
-  }) as StageSpec[];
-}
-
-function parseStage(
-  x: Context,
-  node: Node | null,
-  at: string,
-  uses: ExportUse[],
-): StageSpec | undefined {
-  const { c } = x;
-  if (isScalar(node) && node.value === "disaggregate") return { kind: "disaggregate" } as const;
-  const m = c.map(node, at, ALL_STAGE_KEYS);
-  const kind = m && c.oneOf(m, at, STAGE_KINDS, node);
-  if (m === undefined || kind === undefined) return undefined;
-  for (const [key, { key: keyNode }] of m) {
-    if (!(STAGE_KEYS[kind] as readonly string[]).includes(key)) {
-      c.error(
-        keyNode,
-        `${key} does not apply to ${withArticle(kind)} stage`,
-        STAGE_KEYS[kind].join(", "),
-      );
-    }
-  }
-  const value = (key: string) => m.get(key)?.value ?? null;
-  if (kind === "disaggregate") {
-    const ok = c.scalar(value(kind), `${at}.disaggregate`, "true", (v): v is true => v === true);
-    return ok && { kind } as const;
-  }
-  if (kind === "aggregate") {
-    const size = c.integer(value(kind), `${at}.aggregate`, 1);
-    const dropLast = m.has("dropLast") ? c.boolean(value("dropLast"), `${at}.dropLast`) : false;
-    return size && dropLast !== undefined ? { kind, size, dropLast } : undefined;
-  }
-  const has = (key: string) => m.has(key);
-  const ref = mapRef(x, value("map"), `${at}.map`, uses);
-  const stage = {
-    kind,
-    target: has("target")
-      ? c.choice(value("target"), `${at}.target`, ["main", "workers", "processes"] as const)
-      : "workers",
-    concurrency: has("concurrency") ? c.integer(value("concurrency"), `${at}.concurrency`, 1) : 1,
-    order: has("order")
-      ? c.choice(value("order"), `${at}.order`, ["input", "completion"] as const)
-      : "input",
-    name: has("name") ? c.string(value("name"), `${at}.name`) : ref?.exportName,
-    ...(has("maxFailures")
-      ? { maxFailures: c.integer(value("maxFailures"), `${at}.maxFailures`, 0, true) }
-      : {}),
-    transfer: has("transfer") ? c.boolean(value("transfer"), `${at}.transfer`) : false,
-    ...ref,
-  };
-  return Object.values(stage).includes(undefined) || ref === undefined
-    ? undefined
-    : stage as MapStageSpec;
-}
-
-// `./module.ts#export`: the module's URL, queued for the export check.
-function mapRef(
-  x: Context,
-  node: Node | null,
-  at: string,
-  uses: ExportUse[],
-): { module: string; exportName: string } | undefined {
-  const written = x.c.string(node, at, "a module path, then #, then an export name");
-  if (written === undefined) return undefined;
-  const hash = written.lastIndexOf("#");
-  const path = hash === -1 ? written : written.slice(0, hash);
-  const exportName = hash === -1 ? "default" : written.slice(hash + 1);
-  const expected = "./module.ts#exportName, the path relative to the spec file";
-  if (path === "" || (/^[a-z][a-z0-9+.-]+:/i.test(path) && !path.startsWith("file:"))) {
-    return x.c.error(node, `${at} is ${JSON.stringify(written)}, not a local module`, expected);
-  }
-  if (!EXPORT_NAME.test(exportName)) {
-    return x.c.error(node, `${at} has a bad export name ${JSON.stringify(exportName)}`, expected);
-  }
-  const file = path.startsWith("file:") ? fileURLToPath(path) : resolve(x.dir, path);
-  const module = pathToFileURL(file).href;
-  uses.push({ module, written: path, exportName, node: node! });
-  return { module, exportName };
 }
