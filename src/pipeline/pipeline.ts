@@ -77,6 +77,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
   #readable: ReadableStream<T> | undefined;
   #iterator: AsyncIterator<T> | undefined;
   #reading: Promise<unknown> = Promise.resolve();
+  #readingNow = false;
   #leftover: Promise<IteratorResult<T>> | undefined;
   #failure: PipelineFailure | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -232,23 +233,35 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
 
   // Reads the next item; one read at a time, whoever asks.
   #next(): Promise<IteratorResult<T>> {
-    const read = this.#reading.then(async (): Promise<IteratorResult<T>> => {
-      if (this.#controller.signal.aborted && this.#failure === undefined) {
-        return { done: true, value: undefined };
-      }
-      this.#iterator ??= this.readable.values();
-      try {
-        const result = await this.#iterator.next();
-        if (result.done) this.#end();
-        return result;
-      } catch (error) {
-        this.#end();
-        if (error === STOPPED) return { done: true, value: undefined };
-        throw this.#failure ?? error;
-      }
-    });
-    this.#reading = read.catch(() => {});
+    // One read at a time, whoever asks: a read waits for the one before.
+    const read = this.#readingNow ? this.#reading.then(() => this.#read()) : this.#read();
+    this.#readingNow = true;
+    const settled = read.then(
+      () => {
+        if (this.#reading === settled) this.#readingNow = false;
+      },
+      () => {
+        if (this.#reading === settled) this.#readingNow = false;
+      },
+    );
+    this.#reading = settled;
     return read;
+  }
+
+  async #read(): Promise<IteratorResult<T>> {
+    if (this.#controller.signal.aborted && this.#failure === undefined) {
+      return { done: true, value: undefined };
+    }
+    this.#iterator ??= this.readable.values();
+    try {
+      const result = await this.#iterator.next();
+      if (result.done) this.#end();
+      return result;
+    } catch (error) {
+      this.#end();
+      if (error === STOPPED) return { done: true, value: undefined };
+      throw this.#failure ?? error;
+    }
   }
 
   #stage(step: Step, signal: AbortSignal): StageStream<unknown, unknown> {
@@ -271,26 +284,40 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
   }
 
   // A pipe stage's task: the op on its executor, timed, traced, and with
-  // failures counted against the stage's limit.
-  #task(step: Step & { kind: "pipe" }): (input: unknown, ctx: TaskContext) => Promise<unknown> {
+  // failures counted against the stage's limit. A synchronous op's result
+  // passes straight through, without a promise.
+  #task(step: Step & { kind: "pipe" }): (input: unknown, ctx: TaskContext) => unknown {
     const call = this.#call(step);
     const trace = this.#plan.trace;
     const index = this.#stages.length;
-    return async (input, ctx) => {
+    const name = step.name;
+    return (input, ctx) => {
       const running = this.#stages[index]!;
-      const started = running.meter.taskStarted();
-      const token = trace?.begin(step.name, ctx.index);
-      try {
-        const value = await call(input, ctx);
-        running.meter.taskEnded(started);
-        if (token !== undefined) trace!.end(step.name, ctx.index, token, true);
-        return value;
-      } catch (error) {
-        running.meter.taskEnded(started);
-        if (token !== undefined) trace!.end(step.name, ctx.index, token, false);
+      const meter = running.meter;
+      const started = meter.taskStarted();
+      const token = trace?.begin(name, ctx.index);
+      const failed = (error: unknown): never => {
+        meter.taskEnded(started);
+        if (token !== undefined) trace!.end(name, ctx.index, token, false);
         if (!ctx.signal.aborted) this.#failed(running, ctx.index, error);
         throw error;
+      };
+      let value: unknown;
+      try {
+        value = call(input, ctx);
+      } catch (error) {
+        return failed(error);
       }
+      if (!isThenable(value)) {
+        meter.taskEnded(started);
+        if (token !== undefined) trace!.end(name, ctx.index, token, true);
+        return value;
+      }
+      return value.then((result) => {
+        meter.taskEnded(started);
+        if (token !== undefined) trace!.end(name, ctx.index, token, true);
+        return result;
+      }, failed);
     };
   }
 
@@ -350,4 +377,10 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     if (this.#started !== undefined) this.#plan.onStats?.(this.stats());
     this.#closing = Promise.all(this.#owned.map((p) => p.close())).then(() => {});
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value instanceof Promise ||
+    (value !== null && (typeof value === "object" || typeof value === "function") &&
+      typeof (value as PromiseLike<unknown>).then === "function");
 }

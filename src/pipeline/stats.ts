@@ -266,13 +266,20 @@ export class StageMeter {
    * @param capacity Items the buffer holds before it pushes back.
    */
   buffer(size: number, capacity: number): void {
+    const full = size > 0 && size >= capacity;
+    // Only a change between empty, holding and full moves the shares: no
+    // clock read otherwise (this runs for every item).
+    if ((size > 0) === (this.#size > 0) && full === this.#full) {
+      this.#size = size;
+      return;
+    }
     const t = this.#now();
     const dt = t - this.#since;
     if (this.#size > 0) this.#occupiedMs += dt;
     if (this.#full) this.#fullMs += dt;
     this.#since = t;
     this.#size = size;
-    this.#full = size > 0 && size >= capacity;
+    this.#full = full;
   }
 
   /**
