@@ -249,3 +249,45 @@ Deno.test("renderStats() leaves out the bottleneck line when there is none", () 
   assert.doesNotMatch(table, /bottleneck/);
   assert.equal(renderStats(pipeline([])).split("\n").length, 2);
 });
+
+Deno.test("StageMeter times one tiny task in 16 and scales the busy time", () => {
+  let t = 0;
+  const meter = new StageMeter("tiny", "pipe", 4, () => t);
+  let reads = 0;
+  const counting = new StageMeter("tiny", "pipe", 4, () => {
+    reads++;
+    return t;
+  });
+  for (let i = 0; i < 1600; i++) {
+    for (const m of [meter, counting]) {
+      const started = m.taskStarted();
+      t += 0.001;
+      m.taskEnded(started);
+    }
+  }
+  const stats = meter.report({ itemsIn: 1600, itemsOut: 1600, failures: 0, inFlight: 0 });
+  assert(Math.abs(stats.busyMs - 1600 * 0.001) < 1e-9, `busy ${stats.busyMs}`);
+  assert(Math.abs(stats.latencyMs!.p50 - 0.001) < 0.001 * 0.05);
+  assert(reads < 1600 * 2 / 8, `the clock was read ${reads} times for 1,600 tasks`);
+});
+
+Deno.test("StageMeter shares out time of fast buffer changes, but not a buffer that refills at once", () => {
+  let t = 0;
+  const even = new StageMeter("even", "pipe", 1, () => t);
+  for (let i = 0; i < 2000; i++) {
+    even.buffer(i % 2 === 0 ? 1 : 0, 1);
+    t += 0.001;
+  }
+  const e = even.report({ itemsIn: 0, itemsOut: 0, failures: 0, inFlight: 0 });
+  assert(Math.abs(e.occupancy - 0.5) < 0.05, `occupancy ${e.occupancy}`);
+  t = 0;
+  const refill = new StageMeter("refill", "pipe", 1, () => t);
+  for (let i = 0; i < 200; i++) {
+    refill.buffer(0, 1); // taken, and at once...
+    t += 0.001;
+    refill.buffer(1, 1); // ...full again for a long while
+    t += 4;
+  }
+  const r = refill.report({ itemsIn: 0, itemsOut: 0, failures: 0, inFlight: 0 });
+  assert(r.fullness > 0.99, `fullness ${r.fullness}`);
+});

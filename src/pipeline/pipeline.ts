@@ -20,7 +20,8 @@ import { ProcessPool } from "../exec/process_pool.ts";
 import { WorkerPool } from "../exec/worker_pool.ts";
 import type { Plan, Step } from "./_plan.ts";
 import { PipelineEnded, PipelineFailure, TimeoutError } from "./errors.ts";
-import { type PipelineStats, StageMeter } from "./stats.ts";
+import type { PipelineStats } from "./stats.ts";
+import { StageMeter } from "./stage_meter.ts";
 
 /** The reason stages stop with when `stop()` is called. */
 const STOPPED = new DOMException("The pipeline was stopped", "AbortError");
