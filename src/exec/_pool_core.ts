@@ -90,7 +90,7 @@ export class PoolCore {
       ? 64
       : check.positiveInteger(what, "maxBatch", o.maxBatch);
     this.#idleMs = o.idleTimeout === undefined || o.idleTimeout === Infinity
-      ? (o.idleTimeout ?? 1000)
+      ? (o.idleTimeout ?? 5000)
       : check.duration(what, "idleTimeout", o.idleTimeout);
     this.#slots = new Array(this.#size).fill(undefined);
     if (factory.eager) { for (let i = 0; i < this.#size; i++) this.#spawn(i); }

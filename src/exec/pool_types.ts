@@ -56,11 +56,12 @@ export interface PoolOptions {
   maxBatch?: number;
   /**
    * Milliseconds a pool with nothing to do keeps its workers; then they stop,
-   * and start again with the next task. So a program that forgets `close()`
-   * still exits (soon after its last task), and an idle pool holds no
-   * threads or processes. `Infinity` keeps them.
+   * and start again with the next task (loading the kernel modules again).
+   * So a program that forgets `close()` still exits, this long after its
+   * last task, and an idle pool holds no threads or processes. Raise it for
+   * work that comes in bursts far apart; `Infinity` keeps the workers.
    *
-   * @default {1000}
+   * @default {5000}
    */
   idleTimeout?: number;
 }
