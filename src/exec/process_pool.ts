@@ -81,7 +81,6 @@ export interface ProcessPoolOptions extends PoolOptions {
 
 /** The permission kinds a ProcessPool grants, as `--allow-<kind>`. */
 export const PERMISSION_KINDS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"];
-const KINDS = PERMISSION_KINDS;
 
 /**
  * A pool of `deno` child processes that run kernels: the surface of
@@ -126,7 +125,7 @@ export class ProcessPool implements Pool {
    */
   constructor(options?: ProcessPoolOptions) {
     const o = check.optionsBag("ProcessPool", options);
-    this.#core = new PoolCore(processLinks(flags(o.permissions)), o);
+    this.#core = new PoolCore(processLinks(permissionFlagsOf(o.permissions)), o);
   }
 
   /** How many children the pool keeps. */
@@ -195,7 +194,8 @@ export class ProcessPool implements Pool {
   }
 }
 
-function flags(permissions: unknown): string[] {
+/** Checks `permissions` as `new ProcessPool()` does and gives the `deno run` flags. */
+export function permissionFlagsOf(permissions: unknown): string[] {
   if (permissions === undefined) return [];
   if (typeof permissions !== "object" || permissions === null || Array.isArray(permissions)) {
     throw new TypeError(
@@ -204,10 +204,10 @@ function flags(permissions: unknown): string[] {
   }
   const given = permissions as Record<string, unknown>;
   for (const [name, value] of Object.entries(given)) {
-    if (!KINDS.includes(name)) {
+    if (!PERMISSION_KINDS.includes(name)) {
       throw new TypeError(
         `Cannot create ProcessPool: unknown permission "${name}" (expected one of ${
-          KINDS.join(", ")
+          PERMISSION_KINDS.join(", ")
         })`,
       );
     }

@@ -7,7 +7,7 @@
 import * as check from "../stream/_validate.ts";
 import { isKernel, type Kernel } from "../exec/kernel.ts";
 import { transferables } from "../exec/transfer.ts";
-import { ProcessPool } from "../exec/process_pool.ts";
+import { permissionFlagsOf } from "../exec/process_pool.ts";
 import type { Pool } from "../exec/pool_types.ts";
 import type { TaskContext } from "../stream/types.ts";
 import { createPipeline, type Pipeline } from "./pipeline.ts";
@@ -288,11 +288,7 @@ export class PipelineBuilder<T = never> {
         : check.duration("build", "reportStatsInterval", o.reportStatsInterval)
     );
     if (o.onStats !== undefined) checked(() => check.callable("build", "onStats", o.onStats));
-    const permissions = o.processPermissions;
-    if (permissions !== undefined) {
-      // Checked the way the pool checks them (making one starts no process).
-      checked(() => new ProcessPool({ size: 1, permissions }).close());
-    }
+    if (o.processPermissions !== undefined) checked(() => permissionFlagsOf(o.processPermissions));
     if (interval !== undefined && o.onStats === undefined) {
       problems.push("build: reportStatsInterval needs onStats to report to");
     }
