@@ -294,32 +294,40 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     const name = step.name;
     return (input, ctx) => {
       const running = this.#stages[index]!;
-      const meter = running.meter;
-      const started = meter.taskStarted();
+      const started = running.meter.taskStarted();
       const token = trace?.begin(name, ctx.index);
-      const failed = (error: unknown): never => {
-        meter.taskEnded(started);
-        if (token !== undefined) trace!.end(name, ctx.index, token, false);
-        if (!ctx.signal.aborted) this.#failed(running, ctx.index, error);
-        throw error;
-      };
       let value: unknown;
       try {
         value = call(input, ctx);
       } catch (error) {
-        return failed(error);
+        return this.#taskEnded(running, ctx, started, token, error);
       }
       if (!isThenable(value)) {
-        meter.taskEnded(started);
-        if (token !== undefined) trace!.end(name, ctx.index, token, true);
+        this.#taskEnded(running, ctx, started, token);
         return value;
       }
       return value.then((result) => {
-        meter.taskEnded(started);
-        if (token !== undefined) trace!.end(name, ctx.index, token, true);
+        this.#taskEnded(running, ctx, started, token);
         return result;
-      }, failed);
+      }, (error) => this.#taskEnded(running, ctx, started, token, error));
     };
+  }
+
+  // Times and traces a finished task; with `error` (a failure), counts it
+  // against the stage's limit and throws it on.
+  #taskEnded(
+    running: Running,
+    ctx: TaskContext,
+    started: number,
+    token: number | undefined,
+    ...failure: [error: unknown] | []
+  ): undefined {
+    running.meter.taskEnded(started);
+    const name = running.step.name;
+    if (token !== undefined) this.#plan.trace!.end(name, ctx.index, token, failure.length === 0);
+    if (failure.length === 0) return;
+    if (!ctx.signal.aborted) this.#failed(running, ctx.index, failure[0]);
+    throw failure[0];
   }
 
   #call(step: Step & { kind: "pipe" }): (input: unknown, ctx: TaskContext) => unknown {
