@@ -77,7 +77,7 @@ Deno.test("plain functions run on the main thread, in order", async () => {
   assert.deepEqual(seen, [1, 2, 3]);
 });
 
-Deno.test("invalid metadata is rejected at construction; apply twice throws", () => {
+Deno.test("invalid metadata is rejected at construction; apply twice throws", async () => {
   for (const stateful of [0, -1, 1.5]) {
     assert.throws(
       () => new Operations([op("negate", { stateful })]),
@@ -97,7 +97,7 @@ Deno.test("invalid metadata is rejected at construction; apply twice throws", ()
   assert.throws(() => new Operations([42 as never]), /must be a kernel or a function/);
   assert.throws(() => new Operations([op("negate")], { nCpu: 0 }), RangeError);
   const ops = new Operations([(x: number) => x]);
-  ops.apply([1]).cancel();
+  await ops.apply([1]).cancel();
   assert.throws(() => ops.apply([1]), /only once/);
 });
 

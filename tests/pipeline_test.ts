@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   kernel,
   lines,
+  type Pipeline,
   PipelineBuilder,
   PipelineEnded,
   PipelineFailure,
@@ -211,15 +212,24 @@ Deno.test("stop() mid-run ends tasks and iteration; getItem then says it ended",
 });
 
 Deno.test("await using stops a running pipeline", async () => {
+  let held: Pipeline<number> | undefined;
+  let reports = 0;
   {
     await using pipeline = new PipelineBuilder()
       .addSource(range(1000))
       .pipe(kernel<typeof k.square>(FIXTURE, "square"), { concurrency: 8 })
       .addSink(3)
-      .build({ numThreads: 2, reportStatsInterval: 5, onStats: () => {} });
+      .build({ numThreads: 2, reportStatsInterval: 5, onStats: () => reports++ });
+    held = pipeline;
     pipeline.start();
     await pipeline.getItem();
   }
+  const stats = held!.stats();
+  assert(stats.done, "disposed pipelines are done");
+  const after = reports;
+  await sleep(20);
+  assert.equal(reports, after, "no more reports once disposed");
+  await assert.rejects(held!.getItem(), PipelineEnded);
 });
 
 Deno.test("getItem({ timeout }) rejects with a TimeoutError naming it, and keeps the item", async () => {
