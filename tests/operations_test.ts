@@ -59,7 +59,7 @@ for (const batchSize of [1, 4]) {
   Deno.test(`batchSize ${batchSize} allows at most ${batchSize} calls in flight`, async () => {
     const cells = new Int32Array(new SharedArrayBuffer(8));
     await using ops = new Operations<unknown, number>([op("gauge", { batchSize })], { nCpu: 4 });
-    const inputs = range(0, 15).map((x) => ({ cells, x, ms: 10 }));
+    const inputs = range(0, 15).map((x) => ({ cells, x, ms: 10, until: batchSize }));
     assert.deepEqual(await Array.fromAsync(ops.apply(inputs)), range(0, 15));
     assert.equal(cells[1], batchSize);
   });

@@ -80,7 +80,7 @@ Deno.test("a kernel stage runs on the worker pool, numThreads at once", async ()
   const cells = new Int32Array(new SharedArrayBuffer(8));
   const inside = kernel<typeof k.inside>(FIXTURE, "inside");
   await using pipeline = new PipelineBuilder()
-    .addSource(range(12).map(() => ({ cells, ms: 15 })))
+    .addSource(range(12).map(() => ({ cells, ms: 15, until: 2 })))
     .pipe(inside, { concurrency: 8 })
     .addSink()
     .build({ numThreads: 2 });
@@ -357,7 +357,7 @@ Deno.test("SPDL's thread-pool example: a synchronous preprocess as a kernel, con
   const cells = new Int32Array(new SharedArrayBuffer(8));
   const preprocess = kernel<typeof k.inside>(FIXTURE, "inside");
   await using pipeline = new PipelineBuilder()
-    .addSource(range(9).map(() => ({ cells, ms: 40 })))
+    .addSource(range(9).map(() => ({ cells, ms: 40, until: 3 })))
     .pipe(preprocess, { concurrency: 3 })
     .addSink(3)
     .build({ numThreads: 3 });
