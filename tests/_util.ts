@@ -23,13 +23,21 @@ export async function settle(turns = 10): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/** Waits (a bounded number of event-loop turns) until `condition` holds. */
-export async function eventually(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (condition()) return;
+/**
+ * Waits until `condition` holds, polling every millisecond. The limit only
+ * turns a bug into a failure instead of a hang: it is far above what a loaded
+ * machine needs to start a worker, so no test depends on how fast that is.
+ */
+export async function eventually(
+  condition: () => boolean,
+  what: string,
+  limitMs = 30_000,
+): Promise<void> {
+  const deadline = performance.now() + limitMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 /** A deterministic pseudo-random generator (mulberry32, as the batch shuffle uses). */
