@@ -67,7 +67,7 @@ Deno.test("stages reject bad options at creation, naming the option and the valu
     [
       () => batch(2, { maxWaitMs: -5 }),
       RangeError,
-      /maxWaitMs must be a finite non-negative number of milliseconds, got -5/,
+      /maxWaitMs must be a non-negative number of milliseconds up to 2147483647, or Infinity, got -5/,
     ],
     [
       () => batch(2, { dropLast: 1 as unknown as boolean }),

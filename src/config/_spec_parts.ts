@@ -8,6 +8,7 @@ import { PERMISSION_KINDS } from "../exec/process_pool.ts";
 import type { ProcessPermissions } from "../exec/process_pool.ts";
 import type { Checker, Entry } from "./_yaml_check.ts";
 import { globBase } from "./_glob.ts";
+import { durationExpected, isDuration } from "../stream/_validate.ts";
 import type { SinkSpec, SourceSpec, SpecOptions } from "./spec.ts";
 
 /** What the section parsers share. */
@@ -162,8 +163,8 @@ export function parseOptions(x: Context, entry: Entry | undefined): SpecOptions 
     const ms = c.scalar(
       node("statsInterval"),
       "options.statsInterval",
-      "a positive number of milliseconds",
-      (v): v is number => typeof v === "number" && v > 0 && Number.isFinite(v),
+      durationExpected("> 0"),
+      (v): v is number => isDuration(v, "> 0"),
     );
     if (ms !== undefined) options.statsInterval = ms;
   }

@@ -89,8 +89,8 @@ export class PoolCore {
     this.#maxBatch = o.maxBatch === undefined
       ? 64
       : check.positiveInteger(what, "maxBatch", o.maxBatch);
-    this.#idleMs = o.idleTimeout === undefined || o.idleTimeout === Infinity
-      ? (o.idleTimeout ?? 5000)
+    this.#idleMs = o.idleTimeout === undefined
+      ? 5000
       : check.duration(what, "idleTimeout", o.idleTimeout);
     this.#slots = new Array(this.#size).fill(undefined);
     if (factory.eager) { for (let i = 0; i < this.#size; i++) this.#spawn(i); }

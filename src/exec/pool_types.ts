@@ -59,7 +59,8 @@ export interface PoolOptions {
    * and start again with the next task (loading the kernel modules again).
    * So a program that forgets `close()` still exits, this long after its
    * last task, and an idle pool holds no threads or processes. Raise it for
-   * work that comes in bursts far apart; `Infinity` keeps the workers.
+   * work that comes in bursts far apart; `Infinity` keeps the workers. A
+   * finite value above 2^31 - 1 ms (what a timer can hold) is a `RangeError`.
    *
    * @default {5000}
    */

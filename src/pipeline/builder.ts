@@ -101,6 +101,8 @@ export class PipelineBuilder<T = never> {
   #source: { value: unknown } | undefined;
   readonly #steps: Step[] = [];
   readonly #problems: string[] = [];
+  /** How many of `#problems` are values out of range (RangeErrors). */
+  #outOfRange = 0;
 
   /**
    * Sets where items come from: an array or other iterable, an async
@@ -260,14 +262,18 @@ export class PipelineBuilder<T = never> {
    * @returns The pipeline.
    * @throws {TypeError} Listing every mistake: no source, no sink, a stage
    *   after the sink, a bad option.
+   * @throws {RangeError} The same list, when every mistake is a number out
+   *   of range.
    */
   build(options?: BuildOptions): Pipeline<T> {
     const problems = [...this.#problems];
+    let outOfRange = this.#outOfRange;
     const o = (options ?? {}) as BuildOptions;
     const checked = <V>(f: () => V): V | undefined => {
       try {
         return f();
       } catch (error) {
+        if (error instanceof RangeError) outOfRange++;
         problems.push(`build: ${(error as Error).message.replace(/^Cannot create build: /, "")}`);
         return undefined;
       }
@@ -285,7 +291,7 @@ export class PipelineBuilder<T = never> {
     const interval = checked(() =>
       o.reportStatsInterval === undefined
         ? undefined
-        : check.duration("build", "reportStatsInterval", o.reportStatsInterval)
+        : check.duration("build", "reportStatsInterval", o.reportStatsInterval, "> 0")
     );
     if (o.onStats !== undefined) checked(() => check.callable("build", "onStats", o.onStats));
     if (o.processPermissions !== undefined) checked(() => permissionFlagsOf(o.processPermissions));
@@ -293,7 +299,9 @@ export class PipelineBuilder<T = never> {
       problems.push("build: reportStatsInterval needs onStats to report to");
     }
     if (problems.length > 0) {
-      throw new TypeError(
+      // A RangeError when every problem is a value out of range.
+      const Problem = outOfRange === problems.length ? RangeError : TypeError;
+      throw new Problem(
         `Cannot build pipeline: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
           problems.map((p) => `  - ${p}`).join("\n"),
       );
@@ -324,6 +332,7 @@ export class PipelineBuilder<T = never> {
     try {
       return f();
     } catch (error) {
+      if (error instanceof RangeError) this.#outOfRange++;
       this.#problems.push(`${at}: ${(error as Error).message.replace(/^Cannot create /, "")}`);
       return undefined;
     }

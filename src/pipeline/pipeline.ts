@@ -5,6 +5,7 @@
  */
 
 import { attachProbe } from "../stream/_stage.ts";
+import { durationExpected, isDuration, show } from "../stream/_validate.ts";
 import { batch } from "../stream/batch.ts";
 import { map } from "../stream/map.ts";
 import { prefetch } from "../stream/prefetch.ts";
@@ -129,7 +130,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     }
     this.#readable = stream as ReadableStream<T>;
     const { reportStatsInterval, onStats } = this.#plan;
-    if (reportStatsInterval !== undefined && onStats !== undefined) {
+    if (reportStatsInterval !== undefined && reportStatsInterval !== Infinity && onStats) {
       this.#timer = setInterval(() => onStats(this.stats()), reportStatsInterval);
     }
   }
@@ -150,23 +151,26 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
   /**
    * The next item.
    *
-   * @param options `timeout`: how long to wait, in ms (default: no limit).
+   * @param options `timeout`: how long to wait, in ms, at most 2^31 - 1
+   *   (default: `Infinity`, no limit).
    * @returns The item.
    * @throws {TimeoutError} When no item came within `timeout` (it is kept for the next call).
+   * @throws {RangeError} When `timeout` is not a duration a timer can hold.
    * @throws {PipelineEnded} When there are no more items.
    * @throws {PipelineFailure} When a stage failed.
    */
   async getItem(options?: { timeout?: number }): Promise<T> {
-    const timeout = options?.timeout;
-    if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
-      throw new RangeError(
-        `Pipeline.getItem: timeout must be a non-negative number of ms, got ${String(timeout)}`,
-      );
+    const timeout = options?.timeout ?? Infinity;
+    if (!isDuration(timeout, ">= 0")) {
+      const message = `Pipeline.getItem: timeout must be ${durationExpected(">= 0")}, got ${
+        show(timeout)
+      }`;
+      throw typeof timeout === "number" ? new RangeError(message) : new TypeError(message);
     }
     const next = this.#leftover ?? this.#next();
     this.#leftover = undefined;
     let result: IteratorResult<T>;
-    if (timeout === undefined) {
+    if (timeout === Infinity) {
       result = await next;
     } else {
       let timer: ReturnType<typeof setTimeout> | undefined;

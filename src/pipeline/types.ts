@@ -83,7 +83,10 @@ export interface BuildOptions {
    * @default {0}
    */
   maxFailures?: number;
-  /** Calls `onStats` this often (ms) while the pipeline runs, and once at its end. */
+  /**
+   * Calls `onStats` this often (ms, above 0 and at most 2^31 - 1) while the
+   * pipeline runs, and once at its end. `Infinity`: only at the end.
+   */
   reportStatsInterval?: number;
   /** Receives the statistics (see `reportStatsInterval`). */
   onStats?: (stats: PipelineStats) => void;

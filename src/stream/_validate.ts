@@ -66,11 +66,39 @@ export function count(what: string, option: string, value: unknown): number {
   return value;
 }
 
-/** A finite, non-negative number of milliseconds. */
-export function duration(what: string, option: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    fail(what, option, "a finite non-negative number of milliseconds", value);
-  }
+/**
+ * The longest delay a timer can hold (2^31 - 1 ms, about 24.8 days): a
+ * longer one fires after 1 ms, so durations above it are refused.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * What a duration option accepts, in the words of its error messages: `>= 0`
+ * for a delay (0 is "at once"), `> 0` for an interval between reports.
+ */
+export function durationExpected(least: ">= 0" | "> 0"): string {
+  const low = least === ">= 0" ? "a non-negative" : "a positive";
+  return `${low} number of milliseconds up to ${MAX_TIMER_MS}, or Infinity`;
+}
+
+/** Whether `value` is a duration a timer can hold, or Infinity ("never"). */
+export function isDuration(value: unknown, least: ">= 0" | "> 0"): value is number {
+  return typeof value === "number" && (least === ">= 0" ? value >= 0 : value > 0) &&
+    (value <= MAX_TIMER_MS || value === Infinity);
+}
+
+/**
+ * A number of milliseconds a timer can hold, or `Infinity` for "never".
+ * Every duration option of the library is checked here, so none collapses
+ * to 1 ms the way `setTimeout` treats values above {@link MAX_TIMER_MS}.
+ */
+export function duration(
+  what: string,
+  option: string,
+  value: unknown,
+  least: ">= 0" | "> 0" = ">= 0",
+): number {
+  if (!isDuration(value, least)) fail(what, option, durationExpected(least), value);
   return value;
 }
 

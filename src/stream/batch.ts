@@ -36,8 +36,12 @@ export interface BatchOptions extends StageOptions {
   dropLast?: boolean;
   /**
    * Give a partial batch downstream once its first item has waited this
-   * long, so a stalled source does not hold items back. Unset: wait for a
-   * full batch or the end of the stream.
+   * long, so a stalled source does not hold items back. Unset or
+   * `Infinity`: wait for a full batch or the end of the stream. At most
+   * 2^31 - 1 ms (what a timer can hold); a larger finite value is a
+   * `RangeError`.
+   *
+   * @default {Infinity}
    */
   maxWaitMs?: number;
 }
@@ -45,14 +49,14 @@ export interface BatchOptions extends StageOptions {
 class BatchStage<T> extends Stage<T, T[]> {
   readonly #size: number;
   readonly #dropLast: boolean;
-  readonly #maxWaitMs: number | undefined;
+  readonly #maxWaitMs: number;
   #items: T[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     size: number,
     dropLast: boolean,
-    maxWaitMs: number | undefined,
+    maxWaitMs: number,
     name: string,
     signal: AbortSignal | undefined,
   ) {
@@ -67,7 +71,7 @@ class BatchStage<T> extends Stage<T, T[]> {
     this.#items.push(item);
     if (this.#items.length === this.#size) {
       this.#give();
-    } else if (this.#items.length === 1 && this.#maxWaitMs !== undefined) {
+    } else if (this.#items.length === 1 && this.#maxWaitMs !== Infinity) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.#give();
@@ -130,7 +134,7 @@ export function batch<T>(size: number, options?: BatchOptions): StageStream<T, T
   const o = check.optionsBag(what, options);
   const dropLast = o.dropLast === undefined ? false : check.boolean(what, "dropLast", o.dropLast);
   const maxWaitMs = o.maxWaitMs === undefined
-    ? undefined
+    ? Infinity
     : check.duration(what, "maxWaitMs", o.maxWaitMs);
   return new BatchStage<T>(
     size,
