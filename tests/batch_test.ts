@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { batch, unbatch, window } from "../mod.ts";
-import { modes } from "./_util.ts";
+import { modes, random } from "./_util.ts";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -96,6 +96,25 @@ Deno.test("lines() splits text however the chunks cut it", async () => {
   }
   const trailing = ReadableStream.from(["x\n", "y\n"]).pipeThrough(lines());
   assert.deepEqual(await Array.fromAsync(trailing), ["x", "y"]);
+});
+
+Deno.test("lines() gives the same lines as a split for any cut, long lines included", async () => {
+  const { lines } = await import("../mod.ts");
+  const rand = random(7);
+  const long = "x".repeat(100_000);
+  const text = ["a", "", "bc\r", long, "\r", "d\re", long + "\r", "f", ""].join("\n") + "tail\r";
+  const expected = text.split("\n").map((l) => l.endsWith("\r") ? l.slice(0, -1) : l);
+  for (let round = 0; round < 12; round++) {
+    const chunks: string[] = [];
+    for (let at = 0; at < text.length;) {
+      const size = round === 0 ? 1 : Math.floor(rand() * (round % 2 ? 8 : 30_000));
+      chunks.push(text.slice(at, at + size));
+      at += size;
+    }
+    const out = await Array.fromAsync(ReadableStream.from(chunks).pipeThrough(lines()));
+    assert.equal(out.length, expected.length, `round ${round}`);
+    assert.deepEqual(out, expected, `round ${round}`);
+  }
 });
 
 Deno.test("window() takes a name and stops when its signal aborts", async () => {

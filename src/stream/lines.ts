@@ -7,31 +7,46 @@
 import { Stage } from "./_stage.ts";
 import type { StageStream } from "./types.ts";
 
+// Linear in the text's size however it is cut: each chunk is searched once,
+// and the pieces of an unfinished line are joined once, when it ends.
 class LinesStage extends Stage<string, string> {
-  #rest = "";
+  /** The pieces of the line not ended yet. */
+  #pending: string[] = [];
 
   constructor() {
     super("lines", 1);
   }
 
   protected accept(chunk: string): void {
-    let text = this.#rest + chunk;
-    let start = 0;
-    for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
-      this.emit(
-        text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end),
-      );
+    let end = chunk.indexOf("\n");
+    if (end === -1) {
+      if (chunk !== "") this.#pending.push(chunk);
+      return;
+    }
+    let line = chunk.slice(0, end);
+    if (this.#pending.length > 0) {
+      this.#pending.push(line);
+      line = this.#pending.join("");
+      this.#pending = [];
+    }
+    this.emit(withoutCr(line));
+    let start = end + 1;
+    for (end = chunk.indexOf("\n", start); end !== -1; end = chunk.indexOf("\n", start)) {
+      this.emit(withoutCr(chunk.slice(start, end)));
       start = end + 1;
     }
-    text = text.slice(start);
-    this.#rest = text;
+    if (start < chunk.length) this.#pending.push(chunk.slice(start));
   }
 
   protected override flush(): void {
-    const rest = this.#rest.endsWith("\r") ? this.#rest.slice(0, -1) : this.#rest;
-    this.#rest = "";
+    const rest = withoutCr(this.#pending.join(""));
+    this.#pending = [];
     if (rest !== "") this.emit(rest);
   }
+}
+
+function withoutCr(line: string): string {
+  return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
 }
 
 /**
