@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { type Kernel, kernel, transfer, WorkerCrashError, WorkerPool } from "../mod.ts";
 import * as k from "./fixtures/kernels.ts";
+import type * as faults from "./fixtures/fault_kernels.ts";
 import { eventually, sleep } from "./_util.ts";
 
 const FIXTURE = new URL("./fixtures/kernels.ts", import.meta.url);
+const FAULTS = new URL("./fixtures/fault_kernels.ts", import.meta.url);
 const ref = <F extends (...args: never[]) => unknown>(name: string) => kernel<F>(FIXTURE, name);
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -171,11 +173,17 @@ Deno.test("aborting a queued run drops it; aborting a running one replaces its w
   assert.equal(pool.stats().tasksDone, 1, "the aborted task never ran");
 
   const spinning = new AbortController();
-  const stuck = pool.run(ref<typeof k.spin>("spin"), 1, { signal: spinning.signal });
-  await sleep(20);
+  const cells = new Int32Array(new SharedArrayBuffer(4));
+  const stuck = pool.run(
+    kernel<typeof faults.flagThenSpin>(FAULTS, "flagThenSpin"),
+    cells,
+    { signal: spinning.signal },
+  );
+  await Atomics.waitAsync(cells, 0, 0).value; // the kernel runs
   spinning.abort(new Error("too slow"));
   await assert.rejects(stuck, /too slow/);
   assert.equal(pool.stats().workers[0]!.id, 1, "a new worker took the place of the stuck one");
+  assert.equal(pool.stats().crashes, 0, "an abort is not a crash");
   assert.equal(await pool.run(ref<typeof k.square>("square"), 3), 9);
 });
 
@@ -226,7 +234,9 @@ Deno.test("close() is idempotent, rejects what is left, and the pool refuses new
 Deno.test("bad options and kernels are rejected with a clear message", async () => {
   assert.throws(
     () => new WorkerPool({ size: 0 }),
-    (e) => e instanceof RangeError && /size must be a positive integer, got 0/.test(e.message),
+    (e) =>
+      e instanceof RangeError &&
+      /size must be a positive integer up to 1024, got 0/.test(e.message),
   );
   assert.throws(() => new WorkerPool({ size: 1.5 }), RangeError);
   assert.throws(() => new WorkerPool({ name: 3 as unknown as string }), TypeError);

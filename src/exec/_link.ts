@@ -10,7 +10,8 @@ export interface LinkEvents {
   done(message: DoneMessage): void;
   /**
    * The worker died; `culprit` is the task it was running, or -1.
-   * `starting`: it died before it could load its kernel modules.
+   * `starting`: it died while loading kernel modules: those it was started
+   * with (a factory that preloads), or else the module of `culprit`'s kernel.
    */
   crash(cause: unknown, culprit: number, starting?: boolean): void;
 }

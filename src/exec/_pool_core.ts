@@ -19,6 +19,8 @@ import { WorkerCrashError } from "./worker_crash_error.ts";
 const BATCH_MS = 2;
 // How many batches per worker a `map()` stage keeps in flight by default.
 const IN_FLIGHT_BATCHES = 4;
+// The most workers a pool may have: each is a thread or a process.
+const MAX_POOL_SIZE = 1024;
 
 interface Slot {
   readonly id: number;
@@ -74,9 +76,7 @@ export class PoolCore {
     const what = factory.kind;
     const o = check.optionsBag(what, options);
     this.#factory = factory;
-    this.#size = o.size === undefined
-      ? navigator.hardwareConcurrency
-      : check.positiveInteger(what, "size", o.size);
+    this.#size = o.size === undefined ? navigator.hardwareConcurrency : poolSize(what, o.size);
     if (o.name !== undefined && (typeof o.name !== "string" || o.name === "")) {
       throw new TypeError(
         `Cannot create ${what}: name must be a non-empty string, got ${check.show(o.name)}`,
@@ -245,7 +245,10 @@ export class PoolCore {
     });
   }
 
-  /** Rejects a task with `reason`: a queued one is dropped, a running one's worker replaced. */
+  /**
+   * Rejects a task with `reason`: a queued one is dropped, a running one's
+   * worker replaced (not a crash: the pool stopped it).
+   */
   #abort(task: Task, reason: unknown): void {
     if (task.settled) return;
     const slot = task.holder as Slot | undefined;
@@ -257,7 +260,7 @@ export class PoolCore {
       const withdrawn = this.#withdraw(slot, task);
       slot.held.delete(task.id);
       // Running: the only way to stop it is to replace its worker.
-      if (!withdrawn) this.#crashed(slot, reason, -1);
+      if (!withdrawn) this.#replace(slot, reason, -1);
       else this.#schedule();
     }
   }
@@ -284,8 +287,10 @@ export class PoolCore {
     slot.link = this.#factory.spawn(this.#name, id, [...(modules ?? [])], {
       done: (message) => this.#done(slot, message),
       crash: (cause, culprit, starting) => {
-        if (starting && this.#unloadable(slot, cause)) return;
-        this.#crashed(slot, cause, culprit);
+        if (!slot.alive) return;
+        this.#crashes++;
+        if (starting && this.#unloadable(slot, cause, culprit)) return;
+        this.#replace(slot, cause, culprit);
       },
     });
     this.#slots[index] = slot;
@@ -336,6 +341,7 @@ export class PoolCore {
       else this.#settle(task, message.values[i], true);
     }
     if (kernel !== undefined) {
+      this.#loaded.add(kernel.module);
       // A running average of the kernel's time per item sizes its batches.
       const key = kernel.module + "#" + kernel.exportName;
       const ms = message.busy / message.ids.length;
@@ -486,13 +492,16 @@ export class PoolCore {
     }
   }
 
-  // A worker died while loading its kernel modules: the ones no worker has
-  // loaded yet are taken to be the reason. Their tasks fail with an error
-  // naming the module and the export, and the worker is replaced without
-  // them. False when every module had loaded elsewhere (a plain crash).
-  #unloadable(slot: Slot, cause: unknown): boolean {
-    if (!slot.alive || slot.modules === undefined) return false;
-    const suspects = [...slot.modules].filter((m) => !this.#loaded.has(m));
+  // A worker died while loading kernel modules (those it preloads, or else
+  // the module of task `culprit`'s kernel): the ones no worker has loaded yet
+  // are taken to be the reason. Their tasks fail with an error naming the
+  // module and the export, and the worker is replaced without them. False
+  // when every module had loaded elsewhere (a plain crash).
+  #unloadable(slot: Slot, cause: unknown, culprit: number): boolean {
+    const loading = slot.modules ?? [slot.held.get(culprit)?.kernel.module];
+    const suspects = [...loading].filter((m): m is string =>
+      m !== undefined && !this.#loaded.has(m)
+    );
     if (suspects.length === 0) return false;
     for (const m of suspects) {
       this.#modules.delete(m);
@@ -523,10 +532,11 @@ export class PoolCore {
     );
   }
 
-  #crashed(slot: Slot, cause: unknown, culprit: number): void {
+  // Replaces a worker that died or was stopped: task `culprit` fails (or
+  // runs again, with retries left), its other tasks run elsewhere.
+  #replace(slot: Slot, cause: unknown, culprit: number): void {
     if (!slot.alive) return;
     this.#stop(slot);
-    this.#crashes++;
     if (!this.#closed) this.#trySpawn(slot.index);
     const again: Task[] = [];
     for (const task of slot.held.values()) {
@@ -576,4 +586,18 @@ export class PoolCore {
     this.#queue.unshift(tasks);
     this.#schedule();
   }
+}
+
+/** A pool's size: a positive integer up to MAX_POOL_SIZE. */
+function poolSize(what: string, value: unknown): number {
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_POOL_SIZE
+  ) {
+    const message =
+      `Cannot create ${what}: size must be a positive integer up to ${MAX_POOL_SIZE}, got ${
+        check.show(value)
+      }`;
+    throw typeof value === "number" ? new RangeError(message) : new TypeError(message);
+  }
+  return value;
 }

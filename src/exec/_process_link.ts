@@ -7,7 +7,7 @@ import type { Link, LinkEvents, LinkFactory } from "./_link.ts";
 import type { FromProcess, RunMessage } from "./_protocol.ts";
 
 const HOST = new URL("./_process_host.ts", import.meta.url).href;
-const CONSOLE = new URL("./_process_console.ts", import.meta.url).href;
+const PRELOAD = new URL("./_process_preload.ts", import.meta.url).href;
 // How much of a child's last stderr output a crash report quotes.
 const TAIL = 2000;
 
@@ -25,7 +25,7 @@ class ProcessLink implements Link {
   #tail = "";
 
   constructor(flags: readonly string[], modules: readonly string[], events: LinkEvents) {
-    const args = ["run", "--quiet", "--no-prompt", ...flags, "--preload", CONSOLE];
+    const args = ["run", "--quiet", "--no-prompt", ...flags, "--preload", PRELOAD];
     for (const module of modules) args.push("--preload", module);
     args.push(HOST);
     this.#child = new Deno.Command(Deno.execPath(), {

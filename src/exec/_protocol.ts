@@ -33,6 +33,8 @@ export interface CrashMessage {
   cause: unknown;
   /** The task running when it happened, or -1. */
   taskId: number;
+  /** Whether it happened while the worker loaded the module of that task's kernel. */
+  loading?: boolean;
 }
 
 /** Child process to pool: its kernel modules loaded, it is ready for batches. */

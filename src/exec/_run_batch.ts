@@ -9,6 +9,8 @@ import { isTransfer } from "./transfer.ts";
 export interface BatchHooks {
   /** Task `id` starts (`first`: the batch's first, also while its module loads). */
   running(id: number, first: boolean): void;
+  /** The batch's kernel module loaded (or failed to, with an error for its tasks). */
+  loaded(): void;
   /** Whether the pool withdrew task `id` (asked once, as it starts). */
   withdrawn(id: number): boolean;
   /** Whether the host is dying (stop at once). */
@@ -34,6 +36,7 @@ export async function runBatch(
   } catch (error) {
     loadError = error;
   }
+  hooks.loaded();
   for (let i = 0; i < ids.length && !hooks.dying(); i++) {
     if (fn === undefined) {
       errors.push([i, loadError]);

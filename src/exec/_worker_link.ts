@@ -18,7 +18,7 @@ class WorkerLink implements Link {
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       const message = event.data;
       if (message.type === "done") events.done(message);
-      else events.crash(message.cause, message.taskId);
+      else events.crash(message.cause, message.taskId, message.loading);
     };
     worker.onerror = (event) => {
       event.preventDefault();
