@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import {
   kernel,
+  nativePool,
   Operations,
   PipelineBuilder,
   PipelineFailure,
@@ -313,9 +314,18 @@ for (const how of ["readSync", "read", "readable", "node"]) {
   });
 }
 
+Deno.test("ProcessPool: a process a kernel starts gets no stdin, so it cannot read the pool's messages", async () => {
+  const deno = Deno.execPath();
+  await using pool = new ProcessPool({ size: 1, permissions: { run: [deno] } });
+  const work = fault<typeof k.spawnReaderOnSeven>("spawnReaderOnSeven");
+  const results = await Promise.all(range(12).map((x) => pool.run(work, { x, deno })));
+  assert.deepEqual(results, range(12).map((x) => x === 7 ? -7 : x));
+  assert.equal(pool.stats().crashes, 0);
+});
+
 // Item 9: limits said up front, and an abort is not a crash.
 
-Deno.test("a pool size above 1024 is a RangeError naming size and the limit", async () => {
+Deno.test("a pool size (or nativePool threads) above 1024 is a RangeError naming the option and the limit", async () => {
   for (const Pool of [WorkerPool, ProcessPool]) {
     for (const size of [1e9, 1025, 2 ** 32]) {
       assert.throws(
@@ -327,6 +337,13 @@ Deno.test("a pool size above 1024 is a RangeError naming size and the limit", as
       );
     }
   }
+  assert.throws(
+    () => nativePool("libc.so.6", {}, { threads: 1e9 }),
+    (e: unknown) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Cannot open native pool: threads must be a positive integer up to 1024, got 1000000000",
+  );
   // The limit itself is allowed (a ProcessPool starts no child before its first task).
   await using pool = new ProcessPool({ size: 1024 });
   assert.equal(pool.size, 1024);

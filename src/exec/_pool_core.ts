@@ -19,8 +19,8 @@ import { WorkerCrashError } from "./worker_crash_error.ts";
 const BATCH_MS = 2;
 // How many batches per worker a `map()` stage keeps in flight by default.
 const IN_FLIGHT_BATCHES = 4;
-// The most workers a pool may have: each is a thread or a process.
-const MAX_POOL_SIZE = 1024;
+/** The most workers a pool may have (each is a thread or a process). */
+export const MAX_POOL_SIZE = 1024;
 
 interface Slot {
   readonly id: number;
@@ -76,7 +76,9 @@ export class PoolCore {
     const what = factory.kind;
     const o = check.optionsBag(what, options);
     this.#factory = factory;
-    this.#size = o.size === undefined ? navigator.hardwareConcurrency : poolSize(what, o.size);
+    this.#size = o.size === undefined
+      ? Math.min(navigator.hardwareConcurrency, MAX_POOL_SIZE)
+      : poolSize(what, o.size);
     if (o.name !== undefined && (typeof o.name !== "string" || o.name === "")) {
       throw new TypeError(
         `Cannot create ${what}: name must be a non-empty string, got ${check.show(o.name)}`,

@@ -3,7 +3,7 @@
 // this keeps them, and the real Deno.exit, for src/exec/_process_host.ts
 // (which imports this same module instance) and guards them from kernels.
 // What a kernel prints goes to stderr; reading stdin (Deno.stdin, node's
-// process.stdin) throws; close() and Deno.exit() (node's process.exit()
+// process.stdin) throws, and processes it starts get no stdin; close() and Deno.exit() (node's process.exit()
 // calls it) end the child at once, through the host, which first reports
 // the task that called them.
 
@@ -62,6 +62,14 @@ Object.defineProperty(stdin, "readable", { get: refuse, configurable: true });
 // node's process.stdin reads through Deno.stdin, but reports a failed read
 // later, when another task may be running: fail at once instead.
 Object.defineProperty(process, "stdin", { get: refuse, configurable: true });
+// A process a kernel starts would inherit the channel as its stdin (the
+// default of spawn()): it gets none instead.
+const Command = Deno.Command;
+Deno.Command = class extends Command {
+  constructor(command: string | URL, options?: Deno.CommandOptions) {
+    super(command, { ...options, stdin: options?.stdin === "piped" ? "piped" : "null" });
+  }
+};
 
 Deno.exit = (code?: number): never => channel.onExit(`Deno.exit(${code ?? ""})`, code);
 globalThis.close = (): never => channel.onExit("close()", 1);

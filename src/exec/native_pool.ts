@@ -7,6 +7,7 @@
 import { show } from "../stream/_validate.ts";
 import { kernel } from "./kernel.ts";
 import { native, type NativeOptions } from "./native.ts";
+import { MAX_POOL_SIZE } from "./_pool_core.ts";
 import type { callNative } from "./_native_host.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
@@ -30,7 +31,7 @@ const CALL = kernel<typeof callNative>(new URL("./_native_host.ts", import.meta.
  */
 export interface NativePoolOptions extends NativeOptions {
   /**
-   * How many threads call the library at once.
+   * How many threads call the library at once, at most 1024.
    *
    * @default {navigator.hardwareConcurrency}
    */
@@ -121,7 +122,7 @@ export interface NativePool<S extends Deno.ForeignLibraryInterface> extends Asyn
  * @param options `threads`, and `env` as for `native()`.
  * @returns The library, with every function async.
  * @throws {TypeError} When an argument has the wrong type.
- * @throws {RangeError} When `threads` is not a positive integer.
+ * @throws {RangeError} When `threads` is not a positive integer up to 1024.
  * @throws {Error} When the library cannot be opened or a symbol is missing.
  *
  * @example The C library's abs(), on two threads
@@ -140,10 +141,13 @@ export function nativePool<const S extends Deno.ForeignLibraryInterface>(
   symbols: S,
   options: NativePoolOptions = {},
 ): NativePool<S> {
-  const { threads: size = navigator.hardwareConcurrency, ...rest } = options ?? {};
-  if (typeof size !== "number" || !Number.isInteger(size) || size < 1) {
+  const { threads: size = Math.min(navigator.hardwareConcurrency, MAX_POOL_SIZE), ...rest } =
+    options ?? {};
+  if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > MAX_POOL_SIZE) {
     throw new RangeError(
-      `Cannot open native pool: threads must be a positive integer, got ${show(size)}`,
+      `Cannot open native pool: threads must be a positive integer up to ${MAX_POOL_SIZE}, got ${
+        show(size)
+      }`,
     );
   }
   // Opened here first: a missing library or symbol fails now, with native()'s errors.

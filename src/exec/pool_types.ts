@@ -27,11 +27,13 @@ import type { Kernel } from "./kernel.ts";
  * assert.equal(pool.stats().name, "squares");
  * assert.equal(pool.stats().size, 2);
  * assert.throws(() => new WorkerPool({ size: 0 }), RangeError);
+ * assert.throws(() => new WorkerPool({ size: 1e9 }), /size must be a positive integer up to 1024/);
  * ```
  */
 export interface PoolOptions {
   /**
-   * How many workers.
+   * How many workers: a positive integer, at most 1024 (each worker is a
+   * thread or a process; beyond that a pool is a mistake, and a RangeError).
    *
    * @default {navigator.hardwareConcurrency}
    */
