@@ -91,11 +91,13 @@ export const PERMISSION_KINDS = ["read", "write", "net", "env", "run", "ffi", "s
  * permissions given; inputs and results travel framed over its stdin and
  * stdout, serialized with V8's structured serializer (`node:v8`), so typed
  * arrays, `Map`s, `Date`s and errors survive. A kernel's `console.log`
- * goes to the child's stderr. Children start with the first task; one that
- * exits, is killed or writes to its stdout itself is replaced, and the task
- * it was running fails with `WorkerCrashError` (or runs again, with
- * `retries`). The parent needs `--allow-run` (and read access to find the
- * `deno` executable).
+ * goes to the child's stderr; the child's stdin is the pool's, so reading
+ * it (`Deno.stdin`, node's `process.stdin`) throws, and a process the
+ * kernel starts gets no stdin. Children start with the first task; one
+ * that exits (`Deno.exit()`, `close()`), is killed or writes to its stdout
+ * itself is replaced, and the task it was running fails with
+ * `WorkerCrashError` (or runs again, with `retries`). The parent needs
+ * `--allow-run` (and read access to find the `deno` executable).
  *
  * @example Squares in two child processes
  * ```ts

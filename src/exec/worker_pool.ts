@@ -35,9 +35,12 @@ export type WorkerPoolOptions = PoolOptions;
 /**
  * A pool of module Web Workers that run kernels. Each worker imports a
  * kernel's module once. Tasks go to the least-loaded worker; when many wait,
- * several inputs travel in one message. A worker that dies is replaced, and
- * the task it was running fails with `WorkerCrashError` (or runs again, with
- * `retries`); its other tasks run elsewhere.
+ * several inputs travel in one message. A worker that dies (an error thrown
+ * outside a task, `close()`, `Deno.exit()` or node's `process.exit()`) is
+ * replaced, and the task it was running fails with `WorkerCrashError` (or
+ * runs again, with `retries`); its other tasks run elsewhere. A kernel
+ * module that kills its worker as it loads fails its tasks with a
+ * `TypeError` naming the module.
  *
  * @example Squares on two workers, as a stream
  * ```ts
