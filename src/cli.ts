@@ -24,13 +24,15 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
 import { PipelineFailure } from "./pipeline/errors.ts";
 import { bottleneck, type PipelineStats, renderStats } from "./pipeline/stats.ts";
 import { buildFromSpec, type BuildFromSpecOptions } from "./config/build_from_spec.ts";
 import { validateSpec } from "./config/parse_spec.ts";
 import type { PipelineSpec } from "./config/spec.ts";
+import { overwriteError } from "./config/_same_file.ts";
+import { GRACE_MS, Interrupts } from "./_cli_interrupt.ts";
 import { Progress } from "./_cli_progress.ts";
 
 const USAGE = `Usage: conveyor <command> SPEC [flags]
@@ -46,6 +48,9 @@ Flags:
   --stats, --no-stats         print the statistics table at the end (default: on)
   -h, --help                  show this help
   -V, --version               show the version
+
+Ctrl-C stops a run; a second Ctrl-C, or a run still going ${GRACE_MS / 1000} s later, ends it
+at once, even while a kernel blocks the main thread.
 
 Exit codes: 0 success, 1 the pipeline failed, 2 a bad spec or usage, 130 interrupted.`;
 
@@ -124,7 +129,13 @@ export async function main(args: readonly string[]): Promise<number> {
     write(Deno.stdout, `${denoJson.name} ${denoJson.version}\n`);
     return 0;
   }
-  const result = await validateSpec(parsed.spec!);
+  let result: Awaited<ReturnType<typeof validateSpec>>;
+  try {
+    result = await validateSpec(parsed.spec!);
+  } catch (error) {
+    err(`error: cannot check ${parsed.spec}: ${message(error)}\n`);
+    return 2;
+  }
   if (!result.ok) {
     for (const error of result.errors) err(`${error.format()}\n`);
     const n = result.errors.length;
@@ -149,7 +160,27 @@ function describe(spec: PipelineSpec): string {
   return `${spec.source.kind} -> ${stages.join(" -> ") || "no stages"} -> ${spec.sink.kind}`;
 }
 
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// Why `--trace FILE` cannot be written, checked before the run starts.
+async function traceProblem(spec: PipelineSpec, file: string): Promise<string | undefined> {
+  const path = resolve(file);
+  const folder = await Deno.stat(dirname(path)).catch(() => undefined);
+  if (folder === undefined) return `--trace ${file}: the folder ${dirname(path)} does not exist`;
+  if (!folder.isDirectory) return `--trace ${file}: ${dirname(path)} is not a folder`;
+  return await overwriteError(spec, "--trace", path);
+}
+
 async function run(spec: PipelineSpec, args: Args): Promise<number> {
+  if (args.trace !== undefined) {
+    const problem = await traceProblem(spec, args.trace);
+    if (problem !== undefined) {
+      err(`error: ${problem}; nothing ran\n`);
+      return 2;
+    }
+  }
   const terminal = Deno.stderr.isTerminal();
   const showProgress = args.progress ?? spec.options.progress ?? terminal;
   const view: { progress?: Progress | undefined } = {};
@@ -161,24 +192,28 @@ async function run(spec: PipelineSpec, args: Args): Promise<number> {
     },
   };
   if (args.trace !== undefined) options.trace = resolve(args.trace);
-  await using job = await buildFromSpec(spec, options);
+  let built: Awaited<ReturnType<typeof buildFromSpec>>;
+  try {
+    built = await buildFromSpec(spec, options);
+  } catch (error) {
+    err(`error: ${message(error)}; nothing ran\n`);
+    return 2;
+  }
+  await using job = built;
+  let interrupted = false;
+  using _interrupts = await Interrupts.listen(() => {
+    interrupted = true;
+    void job.pipeline.stop();
+  }, { terminal });
   using shown = showProgress
     ? new Progress(() => job.written, job.total, { terminal, write: err })
     : undefined;
   view.progress = shown;
-  let interrupted = false;
-  const onInterrupt = () => {
-    interrupted = true;
-    void job.pipeline.stop();
-  };
-  Deno.addSignalListener("SIGINT", onInterrupt);
   let failure: unknown;
   try {
     await job.run();
   } catch (error) {
     failure = error;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInterrupt);
   }
   shown?.finish(failure !== undefined ? "failed" : interrupted ? "interrupted" : "done");
   if (args.stats ?? true) {
@@ -188,7 +223,7 @@ async function run(spec: PipelineSpec, args: Args): Promise<number> {
   }
   if (job.trace !== undefined) err(`trace: ${args.trace ?? spec.options.trace}\n`);
   if (failure !== undefined) {
-    err(`error: ${failure instanceof Error ? failure.message : String(failure)}\n`);
+    err(`error: ${message(failure)}\n`);
     if (failure instanceof PipelineFailure && failure.errors.length > 1) {
       for (const e of failure.errors.slice(0, 10)) err(`  - ${e.message}\n`);
     }
@@ -197,4 +232,11 @@ async function run(spec: PipelineSpec, args: Args): Promise<number> {
   return interrupted ? 130 : 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  // main() reports what it expects; anything else is still one line, not a stack trace.
+  const code = await main(Deno.args).catch((error) => {
+    err(`error: ${message(error)}\n`);
+    return 1;
+  });
+  Deno.exit(code);
+}

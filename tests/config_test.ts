@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { buildFromSpec, parseSpec, type PipelineSpec, type SpecResult } from "../src/config/mod.ts";
 import { glob, globToRegExp } from "../src/config/_glob.ts";
+import { MAX_DEPTH, MAX_STAGES } from "../src/config/_parse_spec.ts";
 
 const KERNELS = new URL("./fixtures/cli_kernels.ts", import.meta.url);
 
@@ -266,4 +267,185 @@ Deno.test("options.permissions: kinds checked, paths resolved against the spec f
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a file sink is opened at its first item, after the source was read; a run that fails first leaves it as it was", async () => {
+  const dir = await folder();
+  try {
+    await Deno.copyFile(
+      new URL("./fixtures/cli_fault_kernels.ts", import.meta.url),
+      `${dir}/cli_fault_kernels.ts`,
+    );
+    // The one item names the sink file; the kernel reads it when the item arrives.
+    await Deno.writeTextFile(`${dir}/paths.txt`, `${dir}/out.txt\n`);
+    await Deno.writeTextFile(`${dir}/out.txt`, "before the run");
+    const text = `source: { lines: ./paths.txt }
+stages:
+  - map: ./cli_fault_kernels.ts#readNow
+    target: main
+sink: { text: ./out.txt }
+`;
+    {
+      await using run = await buildFromSpec(spec(await parseSpec(text, `${dir}/spec.yaml`)));
+      await run.run();
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "before the run\n");
+    // Row 13 fails before any item reaches the sink: the file keeps its text.
+    await Deno.writeTextFile(`${dir}/row13.jsonl`, `${JSON.stringify({ id: 13, value: 13 })}\n`);
+    const failing = `source: { jsonl: ./row13.jsonl }
+stages:
+  - map: ./cli_kernels.ts#unlucky
+    target: main
+sink: { jsonl: ./out.txt }
+`;
+    {
+      await using run = await buildFromSpec(spec(await parseSpec(failing, `${dir}/spec.yaml`)));
+      await assert.rejects(run.run(), /row 13 is unlucky/);
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "before the run\n");
+    // A run without items still leaves an empty file.
+    const empty = "source: { range: 0 }\nstages: []\nsink: { jsonl: ./out.txt }\n";
+    {
+      await using run = await buildFromSpec(spec(await parseSpec(empty, `${dir}/spec.yaml`)));
+      await run.run();
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseSpec rejects a sink or trace file that the run reads: the same path, a link, a hard link, a glob", async () => {
+  const dir = await folder();
+  try {
+    await Deno.symlink(`${dir}/input.jsonl`, `${dir}/soft.jsonl`);
+    await Deno.link(`${dir}/input.jsonl`, `${dir}/hard.jsonl`);
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.symlink(dir, `${dir}/sub/up`);
+    const check = async (source: string, sink: string, options = "") =>
+      errors(
+        await parseSpec(
+          `source: { ${source} }\nstages: []\nsink: { ${sink} }\n${options}`,
+          `${dir}/spec.yaml`,
+        ),
+      );
+    const input = `${dir}/input.jsonl`;
+    const read = (by: string) => `is also read by ${by}: the run would destroy its own input`;
+    assert.deepEqual(await check("jsonl: ./input.jsonl", "jsonl: ./input.jsonl"), [
+      `3:16 sink.jsonl ${input} ${read(`source.jsonl (${input})`)}`,
+    ]);
+    assert.deepEqual(await check("lines: ./soft.jsonl", "text: ./input.jsonl"), [
+      `3:15 sink.text ${input} ${read(`source.lines (${dir}/soft.jsonl)`)}`,
+    ]);
+    assert.deepEqual(await check("jsonl: ./input.jsonl", "text: ./hard.jsonl"), [
+      `3:15 sink.text ${dir}/hard.jsonl ${read(`source.jsonl (${input})`)}`,
+    ]);
+    assert.deepEqual(await check('glob: "./**/*.txt"', "text: ./sub/out.txt"), [
+      `3:15 sink.text ${dir}/sub/out.txt ${read(`source.glob (it matches "${dir}/**/*.txt")`)}`,
+    ]);
+    // Through a link to a folder the glob does not walk, it is still the file it lists.
+    assert.deepEqual(await check('glob: "./*.txt"', "text: ./sub/up/out.txt"), [
+      `3:15 sink.text ${dir}/sub/up/out.txt ${read(`source.glob (it matches "${dir}/*.txt")`)}`,
+    ]);
+    assert.deepEqual(
+      await check("jsonl: ./input.jsonl", "text: ./out.txt", "options: { trace: ./hard.jsonl }\n"),
+      [`4:19 options.trace ${dir}/hard.jsonl ${read(`source.jsonl (${input})`)}`],
+    );
+    assert.deepEqual(
+      await check("jsonl: ./input.jsonl", "text: ./out.txt", "options: { trace: ./out.txt }\n"),
+      [`4:19 options.trace ${dir}/out.txt is also written by sink.text: one would replace the other`],
+    );
+    // Files the run does not read are fine.
+    spec(
+      await parseSpec(
+        'source: { glob: "./*.jsonl" }\nstages: []\nsink: { text: ./sub/out.txt }\n',
+        `${dir}/spec.yaml`,
+      ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("buildFromSpec refuses a spec made by hand whose sink is its source, before it opens anything", async () => {
+  const dir = await folder();
+  try {
+    const made: PipelineSpec = {
+      file: `${dir}/spec.yaml`,
+      source: { kind: "lines", path: `${dir}/input.jsonl` },
+      stages: [],
+      sink: { kind: "text", path: `${dir}/./input.jsonl` },
+      options: { maxFailures: 0, bufferSize: 3 },
+    };
+    const before = await Deno.readTextFile(`${dir}/input.jsonl`);
+    await assert.rejects(
+      buildFromSpec(made),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        error.message ===
+          `Cannot build the spec's pipeline: sink.text ${dir}/./input.jsonl is also read by ` +
+            `source.lines (${dir}/input.jsonl): the run would destroy its own input`,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/input.jsonl`), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test(`a spec of ${MAX_STAGES} aggregate stages runs; parseSpec refuses ${MAX_STAGES + 1}, naming the limit`, async () => {
+  // Aggregate stages end by the deepest recursion of all stage kinds: the
+  // limit must leave room for a chain of them that long.
+  const text = (n: number) =>
+    `source: { range: 3 }\nsink: { stdout: jsonl }\nstages:\n${"  - aggregate: 1\n".repeat(n)}`;
+  const chunks: string[] = [];
+  const decoder = new TextDecoder();
+  const stdout = new WritableStream<Uint8Array>({
+    write: (chunk) => void chunks.push(decoder.decode(chunk)),
+  });
+  {
+    await using run = await buildFromSpec(spec(await parseSpec(text(MAX_STAGES), "spec.yaml")), {
+      stdout,
+    });
+    await run.run();
+  }
+  const nested = (x: number) => `${"[".repeat(MAX_STAGES)}${x}${"]".repeat(MAX_STAGES)}\n`;
+  assert.equal(chunks.join(""), nested(0) + nested(1) + nested(2));
+  assert.deepEqual(errors(await parseSpec(text(MAX_STAGES + 1), "spec.yaml")), [
+    `${4 + MAX_STAGES}:5 stages has ${MAX_STAGES + 1} stages, more than the limit of ${MAX_STAGES}`,
+  ]);
+});
+
+Deno.test("parseSpec reports specs nested thousands deep at the first level too many, without overflowing", async () => {
+  const tail = "stages: []\nsink: { stdout: text }\n";
+  const flow = `source: ${"[".repeat(5000)}${"]".repeat(5000)}\n${tail}`;
+  const block = `source:\n${
+    Array.from({ length: 5000 }, (_, i) => `${" ".repeat(i + 2)}-`).join("\n")
+  }\n${tail}`;
+  const map = `source: ${"{a: ".repeat(5000)}1${"}".repeat(5000)}\n${tail}`;
+  for (const [text, at] of [[flow, "1:72"], [block, "65:66"], [map, "1:261"]] as const) {
+    assert.deepEqual(errors(await parseSpec(text, "spec.yaml")), [
+      `${at} lists and mappings nest more than ${MAX_DEPTH} deep`,
+    ]);
+  }
+  // 64 levels are fine as YAML (then the spec's own checks speak).
+  const deep = `source: { range: 3 }\nstages: []\nsink: { stdout: text }\nx: ${
+    "[".repeat(MAX_DEPTH - 1)
+  }${"]".repeat(MAX_DEPTH - 1)}\n`;
+  assert.deepEqual(errors(await parseSpec(deep, "spec.yaml")), [
+    '4:1 unknown key "x"',
+  ]);
+});
+
+Deno.test("globToRegExp throws a SyntaxError for a class out of order and an unclosed brace", () => {
+  assert.throws(
+    () => globToRegExp("/d/[z-a]*.ts"),
+    (e: unknown) =>
+      e instanceof SyntaxError &&
+      e.message === "[z-a] is not a class of characters: range out of order in character class",
+  );
+  assert.throws(
+    () => globToRegExp("/d/{a,b"),
+    (e: unknown) => e instanceof SyntaxError && e.message === "a { has no } to close it",
+  );
+  assert.ok(globToRegExp("/d/{a,b}/[!x-z]?").test("/d/b/a1"));
 });

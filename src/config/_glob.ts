@@ -13,7 +13,12 @@ export function globBase(pattern: string): string {
   return segments.slice(0, first).join("/") || "/";
 }
 
-/** A regular expression for the whole path a glob matches. */
+/**
+ * A regular expression for the whole path a glob matches.
+ *
+ * @throws {SyntaxError} For a glob that means nothing: a class such as
+ * `[z-a]` that is out of order, or a `{` without its `}`.
+ */
 export function globToRegExp(pattern: string): RegExp {
   let out = "";
   let braces = 0;
@@ -34,6 +39,12 @@ export function globToRegExp(pattern: string): RegExp {
         continue;
       }
       const body = pattern.slice(i + 1, end).replace(/^!/, "^").replaceAll("\\", "\\\\");
+      try {
+        new RegExp(`[${body}]`);
+      } catch (error) {
+        const why = (error as Error).message.replace(/^.*: /, "").toLowerCase();
+        throw new SyntaxError(`${pattern.slice(i, end + 1)} is not a class of characters: ${why}`);
+      }
       out += `[${body}]`;
       i = end;
     } else if (ch === "{") {
@@ -48,7 +59,12 @@ export function globToRegExp(pattern: string): RegExp {
       out += ch.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
     }
   }
-  return new RegExp(`^${out}$`);
+  if (braces > 0) throw new SyntaxError(`a { has no } to close it`);
+  try {
+    return new RegExp(`^${out}$`);
+  } catch (error) {
+    throw new SyntaxError((error as Error).message);
+  }
 }
 
 /** The files whose absolute paths match `pattern`, sorted. */

@@ -3,7 +3,7 @@
 
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { checkExports, type ExportUse } from "./_exports.ts";
 import {
   type Context,
@@ -13,7 +13,8 @@ import {
   SINK_KINDS,
   SOURCE_KINDS,
 } from "./_spec_parts.ts";
-import { Checker, type Entry, withArticle } from "./_yaml_check.ts";
+import { overwriteError } from "./_same_file.ts";
+import { Checker, describe, type Entry, tooDeep, withArticle } from "./_yaml_check.ts";
 import type { MapStageSpec, PipelineSpec, StageSpec } from "./spec.ts";
 import type { SpecResult } from "./parse_spec.ts";
 import { SpecError } from "./spec_error.ts";
@@ -26,6 +27,18 @@ const STAGE_KEYS = {
 const STAGE_KINDS = ["map", "aggregate", "disaggregate"] as const;
 const ALL_STAGE_KEYS = Object.values(STAGE_KEYS).flat();
 const EXPORT_NAME = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
+/**
+ * Lists and mappings nest at most this deep (a spec needs 4); the YAML
+ * document is composed recursively, and 5,000 levels overflow the stack.
+ */
+export const MAX_DEPTH = 64;
+/**
+ * A spec has at most this many stages. A chain of streams ends (and fails)
+ * by recursion, one level per stage: on Deno 2.9's default stack, a chain of
+ * 1,300 to 1,400 aggregate stages overflows it when the source ends.
+ */
+export const MAX_STAGES = 1000;
+const TOP_KEYS = ["source", "stages", "sink", "options"];
 
 /** `parseSpec`'s work (see parse_spec.ts). */
 export async function parseSpec(text: string, file: string | URL): Promise<SpecResult> {
@@ -34,6 +47,14 @@ export async function parseSpec(text: string, file: string | URL): Promise<SpecR
     return { ok: false, errors: [new SpecError(shown, 1, 1, "a spec must be a local file")] };
   }
   const lines = new LineCounter();
+  const deep = tooDeep(text, MAX_DEPTH);
+  if (deep !== undefined) {
+    const before = text.slice(0, deep);
+    const [line, col] = [before.split("\n").length, deep - before.lastIndexOf("\n")];
+    const message = `lists and mappings nest more than ${MAX_DEPTH} deep`;
+    const expected = `at most ${MAX_DEPTH} levels`;
+    return { ok: false, errors: [new SpecError(shown, line, col, message, expected)] };
+  }
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const c = new Checker(shown, lines, doc);
   for (const problem of [...doc.errors, ...doc.warnings]) {
@@ -43,11 +64,18 @@ export async function parseSpec(text: string, file: string | URL): Promise<SpecR
   // Past a syntax error the document's shape means little.
   if (doc.errors.some((e) => e.code !== "DUPLICATE_KEY")) return { ok: false, errors: c.errors };
   const path = typeof file === "string" ? resolve(file) : fileURLToPath(file);
-  const x: Context = { c, dir: dirname(path), later: [] };
+  const x: Context = { c, dir: dirname(path), later: [], nodes: new Map() };
   const uses: ExportUse[] = [];
-  const top = doc.contents === null
+  const contents = c.resolve(doc.contents as Node | null);
+  const top = contents === null
     ? c.error(0, "the spec is empty", "a mapping with source, stages and sink")
-    : c.map(doc.contents as Node, "", ["source", "stages", "sink", "options"], 0);
+    : !isMap(contents)
+    ? c.error(
+      contents,
+      `the spec is ${describe(contents)}`,
+      `a mapping with keys ${TOP_KEYS.join(", ")}`,
+    )
+    : c.map(contents, "", TOP_KEYS, 0);
   const required = (key: string, expected: string): Entry | undefined =>
     top?.get(key) ?? (top && c.error(doc.contents as Node, `the spec has no ${key}`, expected));
   const source = required("source", `source: one of ${SOURCE_KINDS.join(", ")}`);
@@ -61,11 +89,33 @@ export async function parseSpec(text: string, file: string | URL): Promise<SpecR
     options: parseOptions(x, top?.get("options")),
   };
   await Promise.all([...x.later, checkExports(uses, c)]);
+  if (c.errors.length === 0) await checkOverwrites(x, spec as PipelineSpec);
   if (c.errors.length > 0) {
     const errors = c.errors.toSorted((a, b) => a.line - b.line || a.column - b.column);
     return { ok: false, errors };
   }
   return { ok: true, spec: spec as PipelineSpec };
+}
+
+// A sink or trace file must not be what the source reads (nor the trace the sink).
+async function checkOverwrites(x: Context, spec: PipelineSpec): Promise<void> {
+  const writes: ["sink" | "trace", string, string, string][] = [];
+  if (spec.sink.kind === "jsonl" || spec.sink.kind === "text") {
+    writes.push([
+      "sink",
+      `sink.${spec.sink.kind}`,
+      spec.sink.path,
+      "a file the source does not read",
+    ]);
+  }
+  if (spec.options.trace !== undefined) {
+    const expected = "a file the run does not read or write";
+    writes.push(["trace", "options.trace", spec.options.trace, expected]);
+  }
+  await Promise.all(writes.map(async ([key, at, path, expected]) => {
+    const why = await overwriteError(spec, at, path);
+    if (why !== undefined) x.c.error(x.nodes.get(key) ?? null, why, expected);
+  }));
 }
 
 function parseStages(x: Context, entry: Entry, uses: ExportUse[]): StageSpec[] | undefined {
@@ -75,6 +125,13 @@ function parseStages(x: Context, entry: Entry, uses: ExportUse[]): StageSpec[] |
       ? "nothing"
       : "not a list";
     return x.c.error(list ?? entry.key, `stages is ${what}`, "a list of stages");
+  }
+  if (list.items.length > MAX_STAGES) {
+    return x.c.error(
+      (list.items[MAX_STAGES] as Node | null) ?? list,
+      `stages has ${list.items.length} stages, more than the limit of ${MAX_STAGES}`,
+      `at most ${MAX_STAGES} stages (a longer chain of streams overflows the call stack)`,
+    );
   }
   const stages: (StageSpec | undefined)[] = list.items.map((item, i) =>
     parseStage(x, x.c.resolve(item as Node | null), `stages[${i}]`, uses)

@@ -7,7 +7,7 @@ import { isScalar, isSeq, type Node } from "yaml";
 import { PERMISSION_KINDS } from "../exec/process_pool.ts";
 import type { ProcessPermissions } from "../exec/process_pool.ts";
 import type { Checker, Entry } from "./_yaml_check.ts";
-import { globBase } from "./_glob.ts";
+import { globBase, globToRegExp } from "./_glob.ts";
 import { durationExpected, isDuration } from "../stream/_validate.ts";
 import type { SinkSpec, SourceSpec, SpecOptions } from "./spec.ts";
 
@@ -18,6 +18,8 @@ export interface Context {
   readonly dir: string;
   /** Checks of the file system, awaited together. */
   readonly later: Promise<void>[];
+  /** The nodes of the paths of the source, the sink and the trace, to report at. */
+  readonly nodes: Map<"source" | "sink" | "trace", Node | null>;
 }
 
 /** The source kinds, in the order the docs give them. */
@@ -33,6 +35,7 @@ const OPTION_KEYS = [
   "trace",
   "permissions",
 ];
+const GLOB = "a path with * ? ** [abc] [!abc] {a,b}, relative to the spec file";
 // Permissions whose list entries are paths, resolved against the spec's folder.
 const PATH_KINDS = ["read", "write", "ffi"];
 
@@ -71,13 +74,23 @@ export function parseSource(x: Context, entry: Entry): SourceSpec | undefined {
       const path = pathOf(x, node, at);
       if (path === undefined) return undefined;
       exists(x, node, path, `${at}: file`);
+      x.nodes.set("source", node);
       return { kind, path };
     }
     case "glob": {
       const path = pathOf(x, node, at);
       if (path === undefined) return undefined;
+      const pattern = path.replaceAll("\\", "/");
+      try {
+        globToRegExp(pattern);
+      } catch (error) {
+        const written = JSON.stringify(isScalar(node) ? node.value : path);
+        const why = (error as Error).message;
+        return x.c.error(node, `${at} ${written} is not a glob: ${why}`, GLOB);
+      }
       exists(x, node, globBase(path), `${at}: folder`, true);
-      return { kind, pattern: path.replaceAll("\\", "/") };
+      x.nodes.set("source", node);
+      return { kind, pattern };
     }
     case "stdin": {
       const format = x.c.choice(node, at, ["lines", "jsonl"] as const);
@@ -118,6 +131,7 @@ export function parseSink(x: Context, entry: Entry): SinkSpec | undefined {
       const path = pathOf(x, node, at);
       if (path === undefined) return undefined;
       exists(x, node, dirname(path), `${at}: folder`, true);
+      x.nodes.set("sink", node);
       return { kind, path };
     }
     case "stdout": {
@@ -176,6 +190,7 @@ export function parseOptions(x: Context, entry: Entry | undefined): SpecOptions 
     const path = pathOf(x, node("trace"), "options.trace");
     if (path !== undefined) {
       exists(x, node("trace"), dirname(path), "options.trace: folder", true);
+      x.nodes.set("trace", node("trace"));
       options.trace = path;
     }
   }

@@ -1,7 +1,17 @@
 // Checks of YAML nodes that collect every mistake with its line and column,
 // instead of stopping at the first.
 
-import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  Lexer,
+  type LineCounter,
+  type Node,
+  Parser,
+} from "yaml";
 import { SpecError } from "./spec_error.ts";
 
 /** A key of a mapping and its value (`null` when the key has none). */
@@ -19,6 +29,27 @@ export function describe(node: Node | null): string {
   const v = node.value;
   if (v === null) return "nothing";
   return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+const COLLECTIONS = new Set(["block-map", "block-seq", "flow-collection"]);
+
+/**
+ * Where lists and mappings first nest more than `limit` deep in a YAML text
+ * (an offset), or `undefined`. The yaml package recurses once per level
+ * when a nested block ends, and again when it composes the document:
+ * thousands of levels overflow the call stack. This feeds its parser one
+ * token at a time and stops as soon as too many collections are open.
+ */
+export function tooDeep(text: string, limit: number): number | undefined {
+  const parser = new Parser();
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const _ of parser.next(lexeme)) {
+      // Whole documents: only the open collections matter here.
+    }
+    const open = parser.stack.filter((token) => COLLECTIONS.has(token.type));
+    if (open.length > limit) return open[limit]!.offset;
+  }
+  return undefined;
 }
 
 /** `word` with "a" or "an" before it. */

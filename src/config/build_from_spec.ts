@@ -11,6 +11,7 @@ import type { PipelineStats } from "../pipeline/stats.ts";
 import { TraceRecorder } from "../pipeline/trace.ts";
 import type { BuildOptions, PipeOptions } from "../pipeline/types.ts";
 import { drain, openSource } from "./_io.ts";
+import { overwriteError, sameFile } from "./_same_file.ts";
 import type { PipelineSpec, StageSpec } from "./spec.ts";
 
 /**
@@ -90,9 +91,15 @@ export interface SpecRun extends AsyncDisposable {
  * listed now, files are opened on the first read), a kernel stage per `map`,
  * `aggregate` and `disaggregate` stages, the sink's buffer, and the options.
  *
+ * A file the run writes (the sink's, the trace) must not be one it reads:
+ * the source's file, a file its glob lists, or the file that standard input
+ * reads for a `stdin` source.
+ *
  * @param spec A spec from `parseSpec` or `validateSpec`.
  * @param options A trace file, a statistics callback, standard streams.
  * @returns The run, not started.
+ * @throws {TypeError} When the sink or trace file is one the run reads
+ * (`parseSpec` reports it for the spec's own files).
  *
  * @example Numbers, in batches of four, to a JSON-lines file
  * ```ts
@@ -115,6 +122,7 @@ export async function buildFromSpec(
   options?: BuildFromSpecOptions,
 ): Promise<SpecRun> {
   const o = options ?? {};
+  await refuseOverwrites(spec, o);
   const { items, total } = await openSource(spec.source, o);
   let builder = new PipelineBuilder().addSource(items) as PipelineBuilder<unknown>;
   for (const stage of spec.stages) {
@@ -163,6 +171,28 @@ export async function buildFromSpec(
     },
     [Symbol.asyncDispose]: () => pipeline.stop(),
   };
+}
+
+// The files a run writes, checked against what it reads: a spec made by hand
+// has not been through parseSpec, and standard input can be any file.
+async function refuseOverwrites(spec: PipelineSpec, o: BuildFromSpecOptions): Promise<void> {
+  const writes: [string, string][] = [];
+  if (spec.sink.kind === "jsonl" || spec.sink.kind === "text") {
+    writes.push([`sink.${spec.sink.kind}`, spec.sink.path]);
+  }
+  if (o.trace !== undefined) writes.push(["options.trace (given to buildFromSpec)", o.trace]);
+  else if (spec.options.trace !== undefined) writes.push(["options.trace", spec.options.trace]);
+  const stdin = spec.source.kind === "stdin" && o.stdin === undefined
+    ? await Deno.stat("/dev/stdin").catch(() => undefined)
+    : undefined;
+  for (const [at, path] of writes) {
+    const why = await overwriteError(spec, at, path) ??
+      (stdin?.isFile && await sameFile("/dev/stdin", path)
+        ? `${at} ${path} is also standard input, which source.stdin reads: ` +
+          "the run would destroy its own input"
+        : undefined);
+    if (why !== undefined) throw new TypeError(`Cannot build the spec's pipeline: ${why}`);
+  }
 }
 
 // Items reaching the sink: batches shrink the count, and disaggregating a
