@@ -13,6 +13,15 @@
  * 2 a bad spec or bad usage, 130 interrupted. The spec format is described
  * in `src/config/mod.ts`.
  *
+ * A spec is code: `run` imports the modules it names and runs them with the
+ * command line's permissions, reads the files it names and replaces the
+ * files it writes. Run only specs you trust, as you would a script.
+ *
+ * Ctrl-C stops a run. A second Ctrl-C, or a run still going 3 s after the
+ * first, ends the process at once with status 130, its child processes
+ * killed, even while a kernel blocks the main thread (a watchdog on a
+ * thread of its own listens for the signal).
+ *
  * @example The version
  * ```ts
  * import { main } from "./cli.ts";

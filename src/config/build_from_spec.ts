@@ -90,6 +90,9 @@ export interface SpecRun extends AsyncDisposable {
  * Makes the pipeline a checked spec describes: the source opened (a glob is
  * listed now, files are opened on the first read), a kernel stage per `map`,
  * `aggregate` and `disaggregate` stages, the sink's buffer, and the options.
+ * Running it imports the kernel modules the spec names and runs them with
+ * this program's permissions, and writes the files it names: a spec is
+ * code, to run only when you trust it.
  *
  * A file the run writes (the sink's, the trace) must not be one it reads:
  * the source's file, a file its glob lists, or the file that standard input

@@ -24,8 +24,8 @@
  *     dropLast: false            # drop a last, shorter array (default false)
  *   - disaggregate: true         # the items of each array (or just `- disaggregate`)
  * sink:                          # exactly one of:
- *   jsonl: ./out.jsonl           # JSON.stringify of each item, one per line
- *   # text: ./out.txt            # String(item), one per line
+ *   jsonl: ./out.jsonl           # JSON.stringify of each item, one per line (replaces the file)
+ *   # text: ./out.txt            # String(item), one per line (replaces the file)
  *   # stdout: jsonl              # or text
  *   # url: http://127.0.0.1:8000/ingest   # a POST whose body streams the JSON lines
  * options:                       # all optional
@@ -45,14 +45,33 @@
  * file should write it in the source's order unless it says otherwise.
  * A kernel is a module's export, a function of one item; on `workers` it
  * runs on the pipeline's pool of `numThreads` module workers, on `processes`
- * in `deno` subprocesses (with no permissions), on `main` on the event loop.
+ * in `deno` subprocesses (with the permissions `options.permissions` grants,
+ * none by default), on `main` on the event loop.
  *
- * Nothing in a spec is evaluated as code, and nothing runs until the whole
- * spec is checked: `parseSpec` reports every mistake at once, each with its
- * line and column: unknown keys (with the likely name), wrong types, numbers
- * out of range, no or several kinds of source or sink, a missing `source`,
- * `stages` or `sink`, files and folders that do not exist, and kernel
- * modules without the named export (read with `deno doc`, not imported).
+ * **A spec is code.** Running one (`buildFromSpec`, `conveyor run`) imports
+ * the modules its stages name and runs them with the permissions of the
+ * program that runs it (all of them under `deno run -A`); the children of
+ * `processes` stages get what the spec's own `options.permissions` grants.
+ * A run reads the files its source names and creates or replaces the files
+ * its sink and `trace` name. Run only specs you trust, as you would a script.
+ *
+ * Checking a spec runs nothing, and nothing runs until the whole spec is
+ * checked: `parseSpec` reports every mistake at once, each with its line and
+ * column: unknown keys (with the likely name), wrong types, numbers out of
+ * range, no or several kinds of source or sink, a missing `source`, `stages`
+ * or `sink`, files and folders that do not exist, kernel modules without the
+ * named export (read with `deno doc`, not imported), globs that mean nothing
+ * (`[z-a]`, a `{` without `}`), lists and mappings nested more than 64 deep,
+ * more than 1,000 stages (a longer chain of streams overflows the call
+ * stack), and a sink or trace file that the run reads (the source's file,
+ * also through a link, or a file that its glob lists): a sink never
+ * destroys its own input.
+ *
+ * A file sink is created or replaced when the first item reaches it (or at
+ * the end of a run without items), so a run that fails before then leaves
+ * the file as it was. A `url` sink expects the server to read the whole
+ * body before it answers: an answer that comes before the pipeline has
+ * drained fails the run, saying how many items were sent.
  *
  * @example Check a spec, build it, run it
  * ```ts

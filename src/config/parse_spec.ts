@@ -34,13 +34,16 @@ export type SpecResult =
   | { readonly ok: false; readonly errors: readonly SpecError[] };
 
 /**
- * Parses and checks a YAML pipeline spec. Nothing in it runs: kernel modules
- * are read by `deno doc` to check that their exports exist. Every mistake is
- * reported, each with its line and column: unknown keys (with the likely
- * name), wrong types, out-of-range numbers, several or no kinds of source or
- * sink, files and folders that do not exist, modules without the export.
- * Relative paths are resolved against the spec file's folder. See the
- * module's documentation for the format.
+ * Parses and checks a YAML pipeline spec. Checking runs nothing: kernel
+ * modules are read by `deno doc` to check that their exports exist (running
+ * the spec with `buildFromSpec` imports and runs them: a spec is code, to
+ * run only when you trust it). Every mistake is reported, each with its line
+ * and column: unknown keys (with the likely name), wrong types, out-of-range
+ * numbers, several or no kinds of source or sink, files and folders that do
+ * not exist, modules without the export, bad globs, too deep nesting, too
+ * many stages, a sink or trace file that the run reads. Relative paths are
+ * resolved against the spec file's folder. See the module's documentation
+ * for the format.
  *
  * @param text The YAML text.
  * @param file The spec file's path or `file:` URL (for positions and relative paths).

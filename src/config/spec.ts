@@ -147,7 +147,7 @@ export type SinkSpec =
   | {
     /** `"jsonl"`: `JSON.stringify` of each item per line; `"text"`: `String(item)` per line. */
     readonly kind: "jsonl" | "text";
-    /** The file's absolute path; the file is replaced. */
+    /** The file's absolute path; the file is replaced when the first item reaches it. */
     readonly path: string;
   }
   | {
