@@ -41,12 +41,19 @@ async function exitNow(why: string): Promise<void> {
   if (exiting) return;
   exiting = true;
   say(`${why}: exiting now`);
-  for (const pid of await descendants(Deno.pid)) {
+  const children = await descendants(Deno.pid);
+  for (const pid of children) {
     try {
       Deno.kill(pid, "SIGKILL");
     } catch {
       // Gone already, or not ours to kill.
     }
+  }
+  // A kill is delivered, not done, when kill() returns: wait until they are
+  // dead (a second at most), so that none outlives this process.
+  const until = Date.now() + 1000;
+  while (Date.now() < until && (await Promise.all(children.map(running))).some(Boolean)) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
   Deno.removeSignalListener("SIGINT", onSignal);
   try {
@@ -54,6 +61,13 @@ async function exitNow(why: string): Promise<void> {
   } catch (error) {
     say(`cannot end the process: ${(error as Error).message}`);
   }
+}
+
+// Whether a process runs (Linux: it is in /proc and not a zombie; elsewhere
+// this cannot be told, and the answer is no).
+async function running(pid: number): Promise<boolean> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+  return stat !== "" && stat[stat.lastIndexOf(")") + 2] !== "Z";
 }
 
 // The processes below `root`: from /proc on Linux, else from `ps`.
