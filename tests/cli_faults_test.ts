@@ -369,7 +369,9 @@ async function interrupted(
     children = descendants(child.pid);
     await interrupt(child, stderr, children);
   } finally {
-    for (const pid of [child.pid, ...children]) {
+    // Whatever is left, also after a failure: the CLI and every process below it.
+    const left = new Set([...descendants(child.pid), ...children, child.pid]);
+    for (const pid of left) {
       try {
         if (alive(pid)) Deno.kill(pid, "SIGKILL");
       } catch {
