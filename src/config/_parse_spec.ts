@@ -13,7 +13,7 @@ import {
   SINK_KINDS,
   SOURCE_KINDS,
 } from "./_spec_parts.ts";
-import { overwriteError } from "./_same_file.ts";
+import { overwriteError, writtenFiles } from "./_same_file.ts";
 import { Checker, describe, type Entry, tooDeep, withArticle } from "./_yaml_check.ts";
 import type { MapStageSpec, PipelineSpec, StageSpec } from "./spec.ts";
 import type { SpecResult } from "./parse_spec.ts";
@@ -99,23 +99,15 @@ export async function parseSpec(text: string, file: string | URL): Promise<SpecR
 
 // A sink or trace file must not be what the source reads (nor the trace the sink).
 async function checkOverwrites(x: Context, spec: PipelineSpec): Promise<void> {
-  const writes: ["sink" | "trace", string, string, string][] = [];
-  if (spec.sink.kind === "jsonl" || spec.sink.kind === "text") {
-    writes.push([
-      "sink",
-      `sink.${spec.sink.kind}`,
-      spec.sink.path,
-      "a file the source does not read",
-    ]);
-  }
-  if (spec.options.trace !== undefined) {
-    const expected = "a file the run does not read or write";
-    writes.push(["trace", "options.trace", spec.options.trace, expected]);
-  }
-  await Promise.all(writes.map(async ([key, at, path, expected]) => {
-    const why = await overwriteError(spec, at, path);
-    if (why !== undefined) x.c.error(x.nodes.get(key) ?? null, why, expected);
-  }));
+  await Promise.all(
+    writtenFiles(spec).map(async ({ key, at, path }) => {
+      const why = await overwriteError(spec, at, path);
+      const expected = key === "sink"
+        ? "a file the source does not read"
+        : "a file the run does not read or write";
+      if (why !== undefined) x.c.error(x.nodes.get(key) ?? null, why, expected);
+    }),
+  );
 }
 
 function parseStages(x: Context, entry: Entry, uses: ExportUse[]): StageSpec[] | undefined {

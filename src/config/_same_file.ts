@@ -68,6 +68,29 @@ export async function readBy(source: SourceSpec, path: string): Promise<string |
   }
 }
 
+/** A file a run of `spec` writes: `key` is its spec key, `at` names it in messages. */
+export interface Written {
+  readonly key: "sink" | "trace";
+  readonly at: string;
+  readonly path: string;
+}
+
+/** The files a run of `spec` writes: its file sink and its trace (`trace` overrides the spec's). */
+export function writtenFiles(
+  spec: Pick<PipelineSpec, "sink" | "options">,
+  trace?: { at: string; path: string },
+): Written[] {
+  const written: Written[] = [];
+  if (spec.sink.kind === "jsonl" || spec.sink.kind === "text") {
+    written.push({ key: "sink", at: `sink.${spec.sink.kind}`, path: spec.sink.path });
+  }
+  if (trace !== undefined) written.push({ key: "trace", ...trace });
+  else if (spec.options.trace !== undefined) {
+    written.push({ key: "trace", at: "options.trace", path: spec.options.trace });
+  }
+  return written;
+}
+
 /**
  * Why a run of `spec` may not write the file at `path` (`at` names it in
  * the message): the source reads it, or (unless `at` is the sink) the sink

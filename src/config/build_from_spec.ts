@@ -11,7 +11,7 @@ import type { PipelineStats } from "../pipeline/stats.ts";
 import { TraceRecorder } from "../pipeline/trace.ts";
 import type { BuildOptions, PipeOptions } from "../pipeline/types.ts";
 import { drain, openSource } from "./_io.ts";
-import { overwriteError, sameFile } from "./_same_file.ts";
+import { overwriteError, sameFile, writtenFiles } from "./_same_file.ts";
 import type { PipelineSpec, StageSpec } from "./spec.ts";
 
 /**
@@ -179,16 +179,13 @@ export async function buildFromSpec(
 // The files a run writes, checked against what it reads: a spec made by hand
 // has not been through parseSpec, and standard input can be any file.
 async function refuseOverwrites(spec: PipelineSpec, o: BuildFromSpecOptions): Promise<void> {
-  const writes: [string, string][] = [];
-  if (spec.sink.kind === "jsonl" || spec.sink.kind === "text") {
-    writes.push([`sink.${spec.sink.kind}`, spec.sink.path]);
-  }
-  if (o.trace !== undefined) writes.push(["options.trace (given to buildFromSpec)", o.trace]);
-  else if (spec.options.trace !== undefined) writes.push(["options.trace", spec.options.trace]);
+  const trace = o.trace === undefined
+    ? undefined
+    : { at: "options.trace (given to buildFromSpec)", path: o.trace };
   const stdin = spec.source.kind === "stdin" && o.stdin === undefined
     ? await Deno.stat("/dev/stdin").catch(() => undefined)
     : undefined;
-  for (const [at, path] of writes) {
+  for (const { at, path } of writtenFiles(spec, trace)) {
     const why = await overwriteError(spec, at, path) ??
       (stdin?.isFile && await sameFile("/dev/stdin", path)
         ? `${at} ${path} is also standard input, which source.stdin reads: ` +
