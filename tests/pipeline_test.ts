@@ -267,7 +267,7 @@ Deno.test("build() lists every mistake at once", () => {
       assert.match(m, /bufferSize must be a positive integer/);
       assert.match(m, /nothing may follow the sink/);
       assert.match(m, /no source/);
-      assert.match(m, /numThreads must be a positive integer, got 0/);
+      assert.match(m, /numThreads must be a positive integer up to 1024, got 0/);
       assert.match(m, /reportStatsInterval needs onStats/);
       return true;
     },

@@ -3,7 +3,7 @@
 // what becomes of the failures.
 
 import { isKernel, type Kernel } from "../exec/kernel.ts";
-import { show } from "../stream/_validate.ts";
+import { show } from "../_internal/validate.ts";
 import { OwnedPools, type Pools, poolsOf } from "./_run_context.ts";
 
 /** The targets, by where the items run. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { show } from "../stream/_validate.ts";
+import { show } from "../_internal/validate.ts";
 
 /**
  * Options of `@action(...)`.

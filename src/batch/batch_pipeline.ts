@@ -4,7 +4,7 @@
  * @module
  */
 
-import * as check from "../stream/_validate.ts";
+import * as check from "../_internal/validate.ts";
 import { actionInfo } from "./action.ts";
 import type { Batch } from "./batch.ts";
 import type { Dataset } from "./dataset.ts";

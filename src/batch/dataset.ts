@@ -4,7 +4,7 @@
  * @module
  */
 
-import { show } from "../stream/_validate.ts";
+import { show } from "../_internal/validate.ts";
 import type { Batch } from "./batch.ts";
 import { type BatchPipeline, emptyPipeline } from "./batch_pipeline.ts";
 import { DatasetIndex } from "./dataset_index.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { show } from "../stream/_validate.ts";
+import { show } from "../_internal/validate.ts";
 
 /**
  * The keys of a dataset's items, in order: `0..n-1` for a number, or the

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { show } from "../stream/_validate.ts";
+import { show } from "../_internal/validate.ts";
 import { callInbatch, checkCallOptions, checkContext, checkOptions } from "./_inbatch_call.ts";
 
 /**

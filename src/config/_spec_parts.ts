@@ -8,7 +8,7 @@ import { PERMISSION_KINDS } from "../exec/process_pool.ts";
 import type { ProcessPermissions } from "../exec/process_pool.ts";
 import type { Checker, Entry } from "./_yaml_check.ts";
 import { globBase, globToRegExp } from "./_glob.ts";
-import { durationExpected, isDuration } from "../stream/_validate.ts";
+import { durationExpected, isDuration } from "../_internal/validate.ts";
 import type { SinkSpec, SourceSpec, SpecOptions } from "./spec.ts";
 
 /** What the section parsers share. */

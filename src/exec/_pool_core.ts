@@ -3,24 +3,23 @@
 // aborts, and the replacement of workers that die. What a worker is (a Web
 // Worker, a child process) is behind a Link.
 
-import { mapSettings } from "../stream/_concurrent.ts";
-import * as check from "../stream/_validate.ts";
+import { type Hooked, SPREAD } from "../_internal/hooks.ts";
+import { checkOptions } from "../_internal/options.ts";
 import type { StageStream } from "../stream/types.ts";
 import { checkKernel, type Kernel, kernelName } from "./kernel.ts";
 import { isTransfer, type Transfer } from "./transfer.ts";
 import type { Link, LinkFactory } from "./_link.ts";
-import { type PoolLike, PoolStage } from "./_pool_stage.ts";
+import { type PoolLike, poolStage, type Submission } from "./_pool_stage.ts";
 import type { DoneMessage, RunMessage } from "./_protocol.ts";
 import { type Task, TaskQueue } from "./_task_queue.ts";
 import type { PoolMapOptions, PoolOptions, PoolStats, RunOptions } from "./pool_types.ts";
+import { MAX_POOL_SIZE, POOL_MAP_OPTIONS, RUN_OPTIONS } from "./options.ts";
 import { WorkerCrashError } from "./worker_crash_error.ts";
 
 // How long a batch should keep a worker busy, once the kernel's time is known.
 const BATCH_MS = 2;
 // How many batches per worker a `map()` stage keeps in flight by default.
 const IN_FLIGHT_BATCHES = 4;
-/** The most workers a pool may have (each is a thread or a process). */
-export const MAX_POOL_SIZE = 1024;
 
 interface Slot {
   readonly id: number;
@@ -56,8 +55,7 @@ export class PoolCore {
   /** What `map()` stages use of this pool. */
   readonly #port: PoolLike = {
     waitForRoom: (signal) => this.#waitForRoom(signal),
-    submit: (k, input, transfer, retries, signal, group) =>
-      this.#submit(k, input, transfer, retries, signal, group),
+    submit: (k, input, how) => this.#submit(k, input, how),
     abort: (task, reason) => this.#abort(task, reason),
     wanted: (key) => IN_FLIGHT_BATCHES * this.#size * this.#batchByTime(key),
   };
@@ -72,28 +70,14 @@ export class PoolCore {
   readonly #idleMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(factory: LinkFactory, options: PoolOptions | undefined) {
-    const what = factory.kind;
-    const o = check.optionsBag(what, options);
+  /** `o`: the pool's options, checked by the public class. */
+  constructor(factory: LinkFactory, o: Partial<PoolOptions>) {
     this.#factory = factory;
-    this.#size = o.size === undefined
-      ? Math.min(navigator.hardwareConcurrency, MAX_POOL_SIZE)
-      : poolSize(what, o.size);
-    if (o.name !== undefined && (typeof o.name !== "string" || o.name === "")) {
-      throw new TypeError(
-        `Cannot create ${what}: name must be a non-empty string, got ${check.show(o.name)}`,
-      );
-    }
+    this.#size = o.size ?? Math.min(navigator.hardwareConcurrency, MAX_POOL_SIZE);
     this.#name = o.name ?? "conveyor";
-    this.#maxQueue = o.maxQueue === undefined
-      ? 1024 * this.#size
-      : check.positiveInteger(what, "maxQueue", o.maxQueue, true);
-    this.#maxBatch = o.maxBatch === undefined
-      ? 64
-      : check.positiveInteger(what, "maxBatch", o.maxBatch);
-    this.#idleMs = o.idleTimeout === undefined
-      ? 5000
-      : check.duration(what, "idleTimeout", o.idleTimeout);
+    this.#maxQueue = o.maxQueue ?? 1024 * this.#size;
+    this.#maxBatch = o.maxBatch ?? 64;
+    this.#idleMs = o.idleTimeout ?? 5000;
     this.#slots = new Array(this.#size).fill(undefined);
     if (factory.eager) { for (let i = 0; i < this.#size; i++) this.#spawn(i); }
     this.#watchIdle();
@@ -114,15 +98,9 @@ export class PoolCore {
   ): Promise<Awaited<O>> {
     const what = `${this.#factory.kind}.run`;
     checkKernel(what, k);
-    const o = check.optionsBag(what, options);
-    const signal = check.abortSignal(what, o.signal);
-    const retries = o.retries === undefined ? 0 : check.count(what, "retries", o.retries);
-    let transfer = o.transfer ?? [];
-    if (!Array.isArray(transfer)) {
-      throw new TypeError(
-        `Cannot run kernel: transfer must be an array, got ${check.show(transfer)}`,
-      );
-    }
+    const o = checkOptions(what, RUN_OPTIONS, options);
+    const { signal, retries = 0 } = o;
+    let transfer: readonly Transferable[] = o.transfer ?? [];
     signal?.throwIfAborted();
     let value: unknown = input;
     if (isTransfer(input)) {
@@ -131,24 +109,29 @@ export class PoolCore {
     }
     const room = this.#waitForRoom(signal);
     if (room !== undefined) await room;
-    return await (this.#submit(k, value, transfer, retries, signal) as Promise<Awaited<O>>);
+    const how = { transfer, retries, spread: false, signal };
+    return await (this.#submit(k, value, how) as Promise<Awaited<O>>);
   }
 
-  map<I, O>(k: Kernel<(input: I) => O>, options?: PoolMapOptions<I>): StageStream<I, Awaited<O>> {
-    checkKernel("Cannot create pool map stage", k);
-    const what = "pool map stage";
-    const o = check.optionsBag(what, options);
-    const pick = o.transfer === undefined
-      ? undefined
-      : check.callable(what, "transfer", o.transfer);
-    const retries = o.retries === undefined ? 0 : check.count(what, "retries", o.retries);
-    const adaptive = o.concurrency === undefined;
-    const settings = mapSettings(o.name ?? k.exportName, {
-      ...o,
-      concurrency: o.concurrency ?? IN_FLIGHT_BATCHES * this.#size * this.#maxBatch,
-      name: o.name ?? k.exportName,
+  map<I, O>(
+    k: Kernel<(input: I) => O>,
+    options?: Hooked<PoolMapOptions<I>>,
+  ): StageStream<I, Awaited<O>> {
+    const spread = (options as { [SPREAD]?: boolean } | undefined)?.[SPREAD] === true;
+    const what = "Cannot create pool map stage";
+    checkKernel(what, k);
+    const { transfer, retries, ...rest } = checkOptions(what, POOL_MAP_OPTIONS, options);
+    const call = {
+      pick: transfer as ((input: I) => Transferable[]) | undefined,
+      retries: retries ?? 0,
+      spread,
+      adaptive: rest.concurrency === undefined,
+    };
+    return poolStage(this.#port, k, call, {
+      ...rest,
+      concurrency: rest.concurrency ?? IN_FLIGHT_BATCHES * this.#size * this.#maxBatch,
+      name: rest.name ?? k.exportName,
     });
-    return new PoolStage<I, Awaited<O>>(this.#port, k, pick, retries, settings, adaptive);
   }
 
   stats(): PoolStats {
@@ -211,14 +194,8 @@ export class PoolCore {
    * Queues a task (the caller checked its arguments and made room). `signal`
    * aborts this task; `group` collects tasks that a stream aborts together.
    */
-  #submit(
-    k: Kernel,
-    input: unknown,
-    transfer: readonly Transferable[],
-    retries: number,
-    signal?: AbortSignal,
-    group?: Set<Task>,
-  ): Promise<unknown> {
+  #submit(k: Kernel, input: unknown, how: Submission): Promise<unknown> {
+    const { transfer, retries, spread, signal, group } = how;
     if (this.#closed) return Promise.reject(this.#closedError());
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
@@ -227,6 +204,7 @@ export class PoolCore {
         kernel: k,
         input,
         transfer,
+        spread,
         retries,
         holder: undefined,
         settled: false,
@@ -387,7 +365,7 @@ export class PoolCore {
         const task = this.#queue.peek();
         if (
           task === undefined || task.kernel.module !== module ||
-          task.kernel.exportName !== first.kernel.exportName
+          task.kernel.exportName !== first.kernel.exportName || task.spread !== first.spread
         ) break;
         batch.push(this.#queue.shift()!);
       }
@@ -465,6 +443,7 @@ export class PoolCore {
       exportName: batch[0]!.kernel.exportName,
       ids: batch.map((t) => t.id),
       inputs: batch.map((t) => t.input),
+      spread: batch[0]!.spread,
     };
     const transfer = batch.length === 1 ? batch[0]!.transfer : batch.flatMap((t) => t.transfer);
     try {
@@ -588,18 +567,4 @@ export class PoolCore {
     this.#queue.unshift(tasks);
     this.#schedule();
   }
-}
-
-/** A pool's size: a positive integer up to MAX_POOL_SIZE. */
-function poolSize(what: string, value: unknown): number {
-  if (
-    typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_POOL_SIZE
-  ) {
-    const message =
-      `Cannot create ${what}: size must be a positive integer up to ${MAX_POOL_SIZE}, got ${
-        check.show(value)
-      }`;
-    throw typeof value === "number" ? new RangeError(message) : new TypeError(message);
-  }
-  return value;
 }

@@ -1,80 +1,84 @@
-// The stage `pool.map()` returns: a concurrent map whose tasks run in a
-// worker pool. Its tasks form a group that is aborted at once when the
-// stream stops, instead of each holding an abort listener.
+// The stage a kernel on a pool becomes, whichever front-end asked for it
+// (`pool.map`, a builder's `pipe`, a YAML stage, Operations, an in-batch
+// target): the stream layer's one concurrent stage, whose tasks submit to
+// the pool. The pool steers it through hooks: it admits tasks while the
+// pool wants more of that kernel (the adaptive default), and when the
+// stream stops it aborts the stage's tasks as one group instead of each
+// holding an abort listener.
 
-import { ConcurrentStage, type SKIP } from "../stream/_concurrent.ts";
+import { type Hooked, HOOKS, hooksOf, type StageHooks } from "../_internal/hooks.ts";
+import { map } from "../stream/map.ts";
+import type { MapOptions, StageStream } from "../stream/types.ts";
 import type { Kernel } from "./kernel.ts";
 import { isTransfer } from "./transfer.ts";
 import type { Task } from "./_task_queue.ts";
 
+/** How a task is submitted. */
+export interface Submission {
+  readonly transfer: readonly Transferable[];
+  readonly retries: number;
+  /** The input is the list of the kernel's arguments. */
+  readonly spread: boolean;
+  /** Aborts this task. */
+  readonly signal?: AbortSignal | undefined;
+  /** Collects tasks that a stream aborts together. */
+  readonly group?: Set<Task> | undefined;
+}
+
 /** What the stage needs of its pool. */
 export interface PoolLike {
   waitForRoom(signal: AbortSignal | undefined): Promise<void> | undefined;
-  submit(
-    k: Kernel,
-    input: unknown,
-    transfer: readonly Transferable[],
-    retries: number,
-    signal?: AbortSignal,
-    group?: Set<Task>,
-  ): Promise<unknown>;
+  submit(k: Kernel, input: unknown, how: Submission): Promise<unknown>;
   abort(task: Task, reason: unknown): void;
   /** How many tasks of a kernel (by `module#export`) keep the pool busy. */
   wanted(key: string): number;
 }
 
-type Settings = ConstructorParameters<typeof ConcurrentStage>[1];
+/** How a kernel stage runs its items, besides `MapOptions`. */
+export interface KernelCall<I> {
+  /** Picks the buffers to move with each input. */
+  readonly pick: ((input: I) => Transferable[]) | undefined;
+  readonly retries: number;
+  /** Each input is the list of the kernel's arguments. */
+  readonly spread: boolean;
+  /** No `concurrency` was given: the pool decides how many run at once. */
+  readonly adaptive: boolean;
+}
 
-/** A map stage over a pool. */
-export class PoolStage<I, O> extends ConcurrentStage<I, O, O> {
-  readonly #pool: PoolLike;
-  readonly #group: Set<Task>;
-  /** The kernel's key, when the pool decides how many tasks run at once. */
-  readonly #adaptive: string | undefined;
-
-  constructor(
-    pool: PoolLike,
-    k: Kernel,
-    pick: ((input: I) => Transferable[]) | undefined,
-    retries: number,
-    settings: Settings,
-    adaptive: boolean,
-  ) {
-    const none: readonly Transferable[] = [];
-    const group = new Set<Task>();
-    super((item: I, ctx) => {
-      let input: unknown = item;
-      let transfer = pick === undefined ? none : pick(item);
-      if (isTransfer(item)) {
-        input = item.value;
-        transfer = [...transfer, ...item.list];
-      }
-      const room = pool.waitForRoom(ctx.signal);
-      const submit = () => pool.submit(k, input, transfer, retries, undefined, group) as Promise<O>;
-      return room === undefined ? submit() : room.then(submit);
-    }, settings);
-    this.#pool = pool;
-    this.#group = group;
-    this.#adaptive = adaptive ? k.module + "#" + k.exportName : undefined;
-  }
-
-  protected override hasRoom(): boolean {
-    if (!super.hasRoom()) return false;
-    return this.#adaptive === undefined || this.active < this.#pool.wanted(this.#adaptive);
-  }
-
-  protected result(_item: I, value: O): O | typeof SKIP {
-    return value;
-  }
-
-  protected deliver(value: O): void {
-    this.emit(value);
-  }
-
-  protected override stopped(reason: unknown): void {
-    super.stopped(reason);
-    // A signal aborted already stops the stage inside super(): no tasks yet.
-    if (!(#group in this)) return;
-    for (const task of [...this.#group]) this.#pool.abort(task, reason);
-  }
+/** A map stage over a pool; `options` are checked `MapOptions` (hooks allowed). */
+export function poolStage<I, O>(
+  pool: PoolLike,
+  k: Kernel,
+  call: KernelCall<I>,
+  options: Hooked<MapOptions>,
+): StageStream<I, O> {
+  const none: readonly Transferable[] = [];
+  const group = new Set<Task>();
+  const { pick, retries, spread } = call;
+  const given = hooksOf(options);
+  const key = call.adaptive ? k.module + "#" + k.exportName : undefined;
+  const room = given?.room;
+  const hooks: StageHooks = {
+    ...given,
+    ...(key === undefined ? {} : {
+      room: (active: number) => active < pool.wanted(key) && (room === undefined || room(active)),
+    }),
+    stopped: (reason) => {
+      given?.stopped?.(reason);
+      for (const task of [...group]) pool.abort(task, reason);
+    },
+  };
+  const task = (item: I, ctx: { signal: AbortSignal }) => {
+    let input: unknown = item;
+    let transfer = pick === undefined ? none : pick(item);
+    if (isTransfer(item)) {
+      input = item.value;
+      transfer = [...transfer, ...item.list];
+    }
+    const how: Submission = { transfer, retries, spread, group };
+    const wait = pool.waitForRoom(ctx.signal);
+    const submit = () => pool.submit(k, input, how) as Promise<O>;
+    return wait === undefined ? submit() : wait.then(submit);
+  };
+  return map<I, O>(task, { ...options, [HOOKS]: hooks } as MapOptions);
 }

@@ -16,6 +16,8 @@ export interface RunMessage {
   exportName: string;
   ids: number[];
   inputs: unknown[];
+  /** Each input is the list of the kernel's arguments, spread into the call. */
+  spread: boolean;
 }
 
 /** Worker to pool: a batch is done. `errors` holds [position, error] for failed items. */

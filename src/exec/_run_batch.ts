@@ -27,7 +27,7 @@ export async function runBatch(
   const values: unknown[] = new Array(ids.length);
   const errors: [number, unknown][] = [];
   const transfer: Transferable[] = [];
-  let fn: ((input: unknown) => unknown) | undefined;
+  let fn: ((...args: unknown[]) => unknown) | undefined;
   let loadError: unknown;
   // A module that kills its host while loading is blamed on the first task.
   hooks.running(ids[0]!, true);
@@ -45,7 +45,7 @@ export async function runBatch(
     if (i > 0) hooks.running(ids[i]!, false);
     if (hooks.withdrawn(ids[i]!)) continue;
     try {
-      let value = fn(inputs[i]);
+      let value = message.spread ? fn(...(inputs[i] as unknown[])) : fn(inputs[i]);
       if (value instanceof Promise) value = await value;
       if (isTransfer(value)) {
         transfer.push(...value.list);

@@ -9,6 +9,8 @@ export interface Task {
   readonly kernel: Kernel;
   readonly input: unknown;
   readonly transfer: readonly Transferable[];
+  /** The input is the list of the kernel's arguments (spread in the worker). */
+  readonly spread: boolean;
   retries: number;
   /** The worker holding it, while one does. */
   holder: unknown;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { show } from "../stream/_validate.ts";
+import { show } from "../_internal/validate.ts";
 
 /**
  * Metadata a kernel can carry for the layers above (blllib-style operations

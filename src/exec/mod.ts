@@ -42,3 +42,5 @@ export {
   type ProcessPoolOptions,
 } from "./process_pool.ts";
 export { WorkerPool, type WorkerPoolOptions } from "./worker_pool.ts";
+export { type Executor, kernelStage } from "./kernel_stage.ts";
+export { type PoolKind, PoolSet } from "./pool_set.ts";

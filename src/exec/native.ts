@@ -6,7 +6,9 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { show } from "../stream/_validate.ts";
+import { checkOptions } from "../_internal/options.ts";
+import { show } from "../_internal/validate.ts";
+import { NATIVE_OPTIONS } from "./options.ts";
 
 /**
  * Options of `native()`.
@@ -135,13 +137,8 @@ export function native<const S extends Deno.ForeignLibraryInterface>(
       }`,
     );
   }
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot open native library "${file}": options must be an object, got ${show(options)}`,
-    );
-  }
-  const { env } = options;
-  if (env !== undefined && (typeof env !== "string" || !/^[^=\0]+$/.test(env))) {
+  const { env } = checkOptions(`Cannot open native library "${file}"`, NATIVE_OPTIONS, options);
+  if (env !== undefined && !/^[^=\0]+$/.test(env)) {
     throw new TypeError(
       `Cannot open native library "${file}": env must be an environment variable name, got ${
         show(env)

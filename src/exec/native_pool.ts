@@ -4,10 +4,10 @@
  * @module
  */
 
-import { show } from "../stream/_validate.ts";
 import { kernel } from "./kernel.ts";
 import { native, type NativeOptions } from "./native.ts";
-import { MAX_POOL_SIZE } from "./_pool_core.ts";
+import { checkOptions } from "../_internal/options.ts";
+import { MAX_POOL_SIZE, NATIVE_POOL_OPTIONS } from "./options.ts";
 import type { callNative } from "./_native_host.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
@@ -142,14 +142,7 @@ export function nativePool<const S extends Deno.ForeignLibraryInterface>(
   options: NativePoolOptions = {},
 ): NativePool<S> {
   const { threads: size = Math.min(navigator.hardwareConcurrency, MAX_POOL_SIZE), ...rest } =
-    options ?? {};
-  if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > MAX_POOL_SIZE) {
-    throw new RangeError(
-      `Cannot open native pool: threads must be a positive integer up to ${MAX_POOL_SIZE}, got ${
-        show(size)
-      }`,
-    );
-  }
+    checkOptions("Cannot open native pool", NATIVE_POOL_OPTIONS, options);
   // Opened here first: a missing library or symbol fails now, with native()'s errors.
   let opened: string;
   {

@@ -5,10 +5,12 @@
  */
 
 import type { Transfer } from "./transfer.ts";
-import * as check from "../stream/_validate.ts";
+import * as check from "../_internal/validate.ts";
 import type { StageStream } from "../stream/types.ts";
 import type { Kernel } from "./kernel.ts";
 import { PoolCore } from "./_pool_core.ts";
+import { checkOptions } from "../_internal/options.ts";
+import { PROCESS_POOL_OPTIONS } from "./options.ts";
 import { permissionFlags, type PermissionList, processLinks } from "./_process_link.ts";
 import type { Pool, PoolMapOptions, PoolOptions, PoolStats, RunOptions } from "./pool_types.ts";
 
@@ -126,7 +128,7 @@ export class ProcessPool implements Pool {
    * @throws {TypeError} When an option has the wrong type.
    */
   constructor(options?: ProcessPoolOptions) {
-    const o = check.optionsBag("ProcessPool", options);
+    const o = checkOptions("Cannot create ProcessPool", PROCESS_POOL_OPTIONS, options);
     this.#core = new PoolCore(processLinks(permissionFlagsOf(o.permissions)), o);
   }
 

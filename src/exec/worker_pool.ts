@@ -8,6 +8,8 @@ import type { Transfer } from "./transfer.ts";
 import type { StageStream } from "../stream/types.ts";
 import type { Kernel } from "./kernel.ts";
 import { PoolCore } from "./_pool_core.ts";
+import { checkOptions } from "../_internal/options.ts";
+import { POOL_OPTIONS } from "./options.ts";
 import { workerLinks } from "./_worker_link.ts";
 import type { Pool, PoolMapOptions, PoolOptions, PoolStats, RunOptions } from "./pool_types.ts";
 
@@ -68,7 +70,10 @@ export class WorkerPool implements Pool {
    * @throws {TypeError} When an option has the wrong type.
    */
   constructor(options?: WorkerPoolOptions) {
-    this.#core = new PoolCore(workerLinks, options);
+    this.#core = new PoolCore(
+      workerLinks,
+      checkOptions("Cannot create WorkerPool", POOL_OPTIONS, options),
+    );
   }
 
   /** How many workers the pool keeps. */

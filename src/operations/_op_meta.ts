@@ -2,7 +2,7 @@
 // from a kernel's meta, or from properties of the function or class itself,
 // and checked.
 
-import { show } from "../stream/_validate.ts";
+import { show } from "../_internal/validate.ts";
 
 /**
  * An operation's scheduling metadata, checked and with defaults.

@@ -8,7 +8,7 @@ import { filter } from "../stream/filter.ts";
 import { map } from "../stream/map.ts";
 import { source } from "../stream/source.ts";
 import { window } from "../stream/window.ts";
-import * as check from "../stream/_validate.ts";
+import * as check from "../_internal/validate.ts";
 import { isKernel, type Kernel, kernel } from "../exec/kernel.ts";
 import type { PoolStats } from "../exec/pool_types.ts";
 import { WorkerPool } from "../exec/worker_pool.ts";

@@ -13,7 +13,8 @@ export type Step =
     kind: "pipe";
     name: string;
     op: ((input: unknown, context: TaskContext) => unknown) | Kernel<(input: unknown) => unknown>;
-    concurrency: number;
+    /** Unset: 1, or for a kernel on a pool, the pool's adaptive default. */
+    concurrency: number | undefined;
     ordered: boolean;
     maxFailures: number | undefined;
     executor: "main" | "workers" | "processes" | Pool;

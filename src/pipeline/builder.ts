@@ -4,14 +4,15 @@
  * @module
  */
 
-import * as check from "../stream/_validate.ts";
+import { isPositiveInteger, optionProblems, type Problem } from "../_internal/options.ts";
+import { show } from "../_internal/validate.ts";
 import { isKernel, type Kernel } from "../exec/kernel.ts";
 import { transferables } from "../exec/transfer.ts";
 import { permissionFlagsOf } from "../exec/process_pool.ts";
-import type { Pool } from "../exec/pool_types.ts";
 import type { TaskContext } from "../stream/types.ts";
-import { createPipeline, type Pipeline } from "./pipeline.ts";
+import { Pipeline, PLAN } from "./pipeline.ts";
 import type { Plan, Step } from "./_plan.ts";
+import { AGGREGATE_OPTIONS, BUILD_OPTIONS, PIPE_OPTIONS } from "./options.ts";
 import type { BuildOptions, PipeOptions } from "./types.ts";
 
 export type { BuildOptions, PipeOptions } from "./types.ts";
@@ -63,8 +64,6 @@ export type Op<T, U> =
  * ```
  */
 export type Source<T> = Iterable<T> | AsyncIterable<T> | ReadableStream<T>;
-
-const EXECUTORS = ["main", "workers", "processes"];
 
 /**
  * Describes a pipeline: a source, stages, a sink; `build()` checks it all
@@ -118,7 +117,7 @@ export class PipelineBuilder<T = never> {
     if (!isSource(source)) {
       this.#problems.push(
         `the source must be an iterable, an async iterable or a ReadableStream, got ${
-          check.show(source)
+          show(source)
         }`,
       );
     }
@@ -139,39 +138,13 @@ export class PipelineBuilder<T = never> {
    */
   pipe<U>(op: Op<T, U>, options?: PipeOptions): PipelineBuilder<Awaited<U>> {
     const at = this.#at("pipe");
-    const o = (options ?? {}) as PipeOptions;
-    if (typeof o !== "object") this.#problems.push(`${at}: options must be an object`);
     const kernel = isKernel(op);
     if (!kernel && typeof op !== "function") {
-      this.#problems.push(`${at}: op must be a function or a kernel, got ${check.show(op)}`);
+      this.#problems.push(`${at}: op must be a function or a kernel, got ${show(op)}`);
     }
-    const name = o.name ?? (kernel ? (op as Kernel).exportName : (op as { name?: string }).name) ??
-      "";
-    this.#check(at, () => check.stageName("pipe stage", o.name, "pipe"));
-    const concurrency = this.#check(
-      at,
-      () =>
-        o.concurrency === undefined
-          ? 1
-          : check.positiveInteger("pipe stage", "concurrency", o.concurrency, true),
-    ) ?? 1;
-    this.#check(at, () =>
-      o.outputOrder === undefined ||
-      check.oneOf("pipe stage", "outputOrder", o.outputOrder, ["completion", "input"] as const));
-    this.#check(
-      at,
-      () => o.maxFailures === undefined || check.count("pipe stage", "maxFailures", o.maxFailures),
-    );
-    const executor = o.executor;
-    if (
-      executor !== undefined && !EXECUTORS.includes(executor as string) && !isPool(executor)
-    ) {
-      this.#problems.push(
-        `${at}: executor must be "main", "workers", "processes" or a pool, got ${
-          check.show(executor)
-        }`,
-      );
-    }
+    const fine = this.#report(optionProblems(at, PIPE_OPTIONS, options));
+    const o: PipeOptions = fine ? options ?? {} : {};
+    const { executor, transfer } = o;
     if (!kernel && executor !== undefined && executor !== "main") {
       this.#problems.push(
         `${at}: only a kernel can run on executor ${
@@ -179,16 +152,13 @@ export class PipelineBuilder<T = never> {
         }; a function runs on the event loop`,
       );
     }
-    const transfer = o.transfer;
-    if (transfer !== undefined && typeof transfer !== "boolean" && typeof transfer !== "function") {
-      this.#problems.push(
-        `${at}: transfer must be a boolean or a function, got ${check.show(transfer)}`,
-      );
-    } else if (transfer !== undefined && transfer !== false && !kernel) {
+    if (transfer !== undefined && transfer !== false && !kernel) {
       this.#problems.push(
         `${at}: transfer applies to a kernel; a function gets its input as it is`,
       );
     }
+    const name = o.name ?? (kernel ? (op as Kernel).exportName : (op as { name?: string }).name) ??
+      "";
     this.#steps.push({
       kind: "pipe",
       transfer: transfer === true
@@ -198,7 +168,7 @@ export class PipelineBuilder<T = never> {
         : undefined,
       op: op as Step & { kind: "pipe" } extends { op: infer F } ? F : never,
       name: name === "" || name === "anonymous" ? `pipe ${this.#steps.length + 1}` : name,
-      concurrency,
+      concurrency: o.concurrency,
       ordered: o.outputOrder === "input",
       maxFailures: o.maxFailures,
       executor: executor ?? (kernel ? "workers" : "main"),
@@ -215,14 +185,14 @@ export class PipelineBuilder<T = never> {
    */
   aggregate(n: number, options?: { dropLast?: boolean }): PipelineBuilder<T[]> {
     const at = this.#at("aggregate");
-    this.#check(at, () => check.positiveInteger("aggregate stage", "n", n));
-    const dropLast = this.#check(
-      at,
-      () =>
-        options?.dropLast === undefined
-          ? false
-          : check.boolean("aggregate stage", "dropLast", options.dropLast),
-    ) ?? false;
+    if (!isPositiveInteger()(n)) {
+      this.#report([{
+        message: `${at}: n must be a positive integer, got ${show(n)}`,
+        range: typeof n === "number",
+      }]);
+    }
+    const fine = this.#report(optionProblems(at, AGGREGATE_OPTIONS, options));
+    const dropLast = (fine ? options?.dropLast : undefined) ?? false;
     this.#steps.push({ kind: "aggregate", n, dropLast, name: `aggregate(${n})` });
     return this as unknown as PipelineBuilder<T[]>;
   }
@@ -247,7 +217,12 @@ export class PipelineBuilder<T = never> {
    */
   addSink(bufferSize = 3): PipelineBuilder<T> {
     const at = this.#at("addSink");
-    this.#check(at, () => check.positiveInteger("sink", "bufferSize", bufferSize));
+    if (!isPositiveInteger()(bufferSize)) {
+      this.#report([{
+        message: `${at}: bufferSize must be a positive integer, got ${show(bufferSize)}`,
+        range: typeof bufferSize === "number",
+      }]);
+    }
     this.#steps.push({ kind: "sink", bufferSize, name: "sink" });
     return this;
   }
@@ -268,35 +243,26 @@ export class PipelineBuilder<T = never> {
   build(options?: BuildOptions): Pipeline<T> {
     const problems = [...this.#problems];
     let outOfRange = this.#outOfRange;
-    const o = (options ?? {}) as BuildOptions;
-    const checked = <V>(f: () => V): V | undefined => {
-      try {
-        return f();
-      } catch (error) {
-        if (error instanceof RangeError) outOfRange++;
-        problems.push(`build: ${(error as Error).message.replace(/^Cannot create build: /, "")}`);
-        return undefined;
-      }
-    };
     if (this.#source === undefined) problems.push("no source: call addSource() first");
     if (!this.#steps.some((s) => s.kind === "sink")) problems.push("no sink: call addSink() last");
-    const numThreads = checked(() =>
-      o.numThreads === undefined
-        ? navigator.hardwareConcurrency
-        : check.positiveInteger("build", "numThreads", o.numThreads)
-    );
-    const maxFailures = checked(() =>
-      o.maxFailures === undefined ? 0 : check.count("build", "maxFailures", o.maxFailures)
-    );
-    const interval = checked(() =>
-      o.reportStatsInterval === undefined
-        ? undefined
-        : check.duration("build", "reportStatsInterval", o.reportStatsInterval, "> 0")
-    );
-    if (o.onStats !== undefined) checked(() => check.callable("build", "onStats", o.onStats));
-    if (o.processPermissions !== undefined) checked(() => permissionFlagsOf(o.processPermissions));
-    if (interval !== undefined && o.onStats === undefined) {
-      problems.push("build: reportStatsInterval needs onStats to report to");
+    const found = optionProblems("build", BUILD_OPTIONS, options);
+    const o: BuildOptions = typeof options === "object" && options !== null ? options : {};
+    if (found.length === 0 && o.processPermissions !== undefined) {
+      try {
+        permissionFlagsOf(o.processPermissions);
+      } catch (error) {
+        found.push({ message: `build: ${(error as Error).message}`, range: false });
+      }
+    }
+    if (o.reportStatsInterval !== undefined && o.onStats === undefined) {
+      found.push({
+        message: "build: reportStatsInterval needs onStats to report to",
+        range: false,
+      });
+    }
+    for (const p of found) {
+      problems.push(p.message);
+      if (p.range) outOfRange++;
     }
     if (problems.length > 0) {
       // A RangeError when every problem is a value out of range.
@@ -309,14 +275,14 @@ export class PipelineBuilder<T = never> {
     const plan: Plan = {
       source: this.#source!.value as Source<unknown>,
       steps: [...this.#steps],
-      numThreads: numThreads!,
-      maxFailures: maxFailures!,
-      reportStatsInterval: interval,
+      numThreads: o.numThreads ?? navigator.hardwareConcurrency,
+      maxFailures: o.maxFailures ?? 0,
+      reportStatsInterval: o.reportStatsInterval,
       onStats: o.onStats,
       trace: o.trace,
       processPermissions: o.processPermissions,
     };
-    return createPipeline(plan) as Pipeline<T>;
+    return new Pipeline<T>({ [PLAN]: plan });
   }
 
   // "step N (kind)", noting a stage after the sink.
@@ -328,14 +294,13 @@ export class PipelineBuilder<T = never> {
     return at;
   }
 
-  #check<V>(at: string, f: () => V): V | undefined {
-    try {
-      return f();
-    } catch (error) {
-      if (error instanceof RangeError) this.#outOfRange++;
-      this.#problems.push(`${at}: ${(error as Error).message.replace(/^Cannot create /, "")}`);
-      return undefined;
+  // Records problems; whether there were none.
+  #report(problems: readonly Problem[]): boolean {
+    for (const p of problems) {
+      this.#problems.push(p.message);
+      if (p.range) this.#outOfRange++;
     }
+    return problems.length === 0;
   }
 }
 
@@ -344,10 +309,4 @@ function isSource(value: unknown): boolean {
   if (value === null || value === undefined) return false;
   const o = Object(value);
   return Symbol.iterator in o || Symbol.asyncIterator in o;
-}
-
-function isPool(value: unknown): value is Pool {
-  return typeof value === "object" && value !== null &&
-    typeof (value as Pool).run === "function" && typeof (value as Pool).map === "function" &&
-    typeof (value as Pool).close === "function";
 }

@@ -4,21 +4,18 @@
  * @module
  */
 
-import { attachProbe } from "../stream/_stage.ts";
-import { durationExpected, isDuration, show } from "../stream/_validate.ts";
+import { HOOKS, type StageHooks } from "../_internal/hooks.ts";
+import { durationExpected, isDuration, show } from "../_internal/validate.ts";
 import { batch } from "../stream/batch.ts";
 import { map } from "../stream/map.ts";
 import { prefetch } from "../stream/prefetch.ts";
 import { source } from "../stream/source.ts";
 import { StageError } from "../stream/stage_error.ts";
-import type { StageStream, TaskContext } from "../stream/types.ts";
+import type { MapOptions, StageStream } from "../stream/types.ts";
 import { unbatch } from "../stream/unbatch.ts";
 import { isKernel, type Kernel } from "../exec/kernel.ts";
-import { loadKernel } from "../exec/_kernel_loader.ts";
-import { isTransfer } from "../exec/transfer.ts";
-import type { Pool } from "../exec/pool_types.ts";
-import { ProcessPool } from "../exec/process_pool.ts";
-import { WorkerPool } from "../exec/worker_pool.ts";
+import { kernelStage } from "../exec/kernel_stage.ts";
+import { PoolSet } from "../exec/pool_set.ts";
 import type { Plan, Step } from "./_plan.ts";
 import { PipelineEnded, PipelineFailure, TimeoutError } from "./errors.ts";
 import type { PipelineStats } from "./stats.ts";
@@ -32,15 +29,10 @@ interface Running {
   readonly stage: StageStream<unknown, unknown>;
   readonly meter: StageMeter;
   readonly limit: number;
-  failures: number;
 }
 
-let create: (plan: Plan) => Pipeline<unknown>;
-
-/** Makes a pipeline from a checked plan (for `PipelineBuilder.build`). */
-export function createPipeline(plan: Plan): Pipeline<unknown> {
-  return create(plan);
-}
+/** The key of a checked plan: only the builder, which imports it, makes pipelines. */
+export const PLAN: unique symbol = Symbol("conveyor.plan");
 
 /**
  * A pipeline made by `PipelineBuilder.build()`. It starts with `start()` or
@@ -75,7 +67,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
   readonly #controller = new AbortController();
   readonly #stages: Running[] = [];
   readonly #errors: StageError[] = [];
-  readonly #owned: Pool[] = [];
+  readonly #pools: PoolSet;
   #readable: ReadableStream<T> | undefined;
   #iterator: AsyncIterator<T> | undefined;
   #reading: Promise<unknown> = Promise.resolve();
@@ -87,12 +79,23 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
   #ended: number | undefined;
   #closing: Promise<void> | undefined;
 
-  static {
-    create = (plan) => new Pipeline(plan);
-  }
-
-  private constructor(plan: Plan) {
-    this.#plan = plan;
+  /**
+   * Not for direct use: `PipelineBuilder.build()` makes pipelines.
+   *
+   * @param plan What the builder checked, under its internal key.
+   * @throws {TypeError} When called with anything else.
+   */
+  constructor(plan: { readonly [PLAN]: unknown }) {
+    const checked = (plan as { [PLAN]?: Plan } | undefined)?.[PLAN];
+    if (checked === undefined) {
+      throw new TypeError("Pipeline: use new PipelineBuilder()...build() to make a pipeline");
+    }
+    this.#plan = checked;
+    this.#pools = new PoolSet({
+      name: "pipeline",
+      size: checked.numThreads,
+      permissions: checked.processPermissions,
+    });
   }
 
   /**
@@ -112,21 +115,9 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     const signal = this.#controller.signal;
     let stream = source(this.#plan.source) as ReadableStream<unknown>;
     for (const step of this.#plan.steps) {
-      const stage = this.#stage(step, signal);
-      const concurrency = step.kind === "pipe" ? step.concurrency : 1;
-      const meter = new StageMeter(step.name, step.kind, concurrency);
-      const limit = step.kind === "pipe"
-        ? step.maxFailures ?? this.#plan.maxFailures
-        : this.#plan.maxFailures;
-      this.#stages.push({ step, stage, meter, limit, failures: 0 });
-      const last = step.kind === "sink";
-      attachProbe(stage as StageStream<never, unknown>, {
-        buffer: (size, capacity) => meter.buffer(size, capacity),
-        ended: () => {
-          if (last) this.#end();
-        },
-      });
-      stream = stream.pipeThrough(stage);
+      const running = this.#running(step, signal);
+      this.#stages.push(running);
+      stream = stream.pipeThrough(running.stage);
     }
     this.#readable = stream as ReadableStream<T>;
     const { reportStatsInterval, onStats } = this.#plan;
@@ -209,7 +200,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
         return s.meter.report({
           itemsIn: c.itemsIn,
           itemsOut: c.itemsOut,
-          failures: s.step.kind === "pipe" ? s.failures : c.failures,
+          failures: c.failures,
           inFlight: c.inFlight,
         });
       }),
@@ -265,118 +256,91 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     } catch (error) {
       this.#end();
       if (error === STOPPED) return { done: true, value: undefined };
-      throw this.#failure ?? error;
+      throw this.#failed(error);
     }
   }
 
-  #stage(step: Step, signal: AbortSignal): StageStream<unknown, unknown> {
+  // A step's stage, watched through its hooks: the meter sees its buffer
+  // and its tasks, the trace its tasks, and the pipeline its failures.
+  #running(step: Step, signal: AbortSignal): Running {
+    const last = step.kind === "sink";
+    const limit = step.kind === "pipe" ? step.maxFailures ?? this.#plan.maxFailures : 0;
+    const { name } = step;
+    const executor = step.kind !== "pipe" || !isKernel(step.op)
+      ? "main"
+      : typeof step.executor === "string" && step.executor !== "main"
+      ? this.#pools.pool(step.executor)
+      : step.executor;
+    // A kernel on a pool without a concurrency keeps every worker busy.
+    const concurrency = step.kind !== "pipe"
+      ? 1
+      : step.concurrency ?? (executor === "main" ? 1 : executor.size);
+    const meter = new StageMeter(name, step.kind, concurrency);
+    const hooks: StageHooks = {
+      buffer: (size, capacity) => meter.buffer(size, capacity),
+      ended: () => {
+        if (last) this.#end();
+      },
+    };
+    if (step.kind === "pipe") {
+      const trace = this.#plan.trace;
+      hooks.taskStarted = (index) => {
+        const started = meter.taskStarted();
+        return trace === undefined ? started : [started, trace.begin(name, index)];
+      };
+      hooks.taskEnded = (index, token, ok) => {
+        if (trace === undefined) return meter.taskEnded(token as number);
+        const [started, begun] = token as [number, number];
+        meter.taskEnded(started);
+        trace.end(name, index, begun, ok);
+      };
+      hooks.failed = (index, error) => void this.#errors.push(new StageError(name, index, error));
+    }
+    const options = { name, signal, [HOOKS]: hooks };
+    let stage: StageStream<unknown, unknown>;
     switch (step.kind) {
       case "aggregate":
-        return batch(step.n, { dropLast: step.dropLast, name: step.name, signal });
+        stage = batch(step.n, { ...options, dropLast: step.dropLast });
+        break;
       case "disaggregate":
-        return unbatch({ name: step.name, signal }) as StageStream<unknown, unknown>;
+        stage = unbatch(options) as StageStream<unknown, unknown>;
+        break;
       case "sink":
-        return prefetch(step.bufferSize, { name: step.name, signal });
-      case "pipe":
-        return map(this.#task(step), {
-          concurrency: step.concurrency,
+        stage = prefetch(step.bufferSize, options);
+        break;
+      case "pipe": {
+        const policy = {
+          ...options,
+          ...(step.concurrency === undefined ? {} : { concurrency: step.concurrency }),
           ordered: step.ordered,
-          name: step.name,
           onError: "skip",
-          signal,
+          maxFailures: limit,
+        } as MapOptions;
+        const op = step.op;
+        if (!isKernel(op)) {
+          stage = map(op as (input: unknown) => unknown, policy);
+          break;
+        }
+        const transfer = step.transfer === undefined ? {} : { transfer: step.transfer };
+        stage = kernelStage(op as Kernel<(input: unknown) => unknown>, executor, {
+          ...policy,
+          ...transfer,
         });
-    }
-  }
-
-  // A pipe stage's task: the op on its executor, timed, traced, and with
-  // failures counted against the stage's limit. A synchronous op's result
-  // passes straight through, without a promise.
-  #task(step: Step & { kind: "pipe" }): (input: unknown, ctx: TaskContext) => unknown {
-    const call = this.#call(step);
-    const trace = this.#plan.trace;
-    const index = this.#stages.length;
-    const name = step.name;
-    return (input, ctx) => {
-      const running = this.#stages[index]!;
-      const started = running.meter.taskStarted();
-      const token = trace?.begin(name, ctx.index);
-      let value: unknown;
-      try {
-        value = call(input, ctx);
-      } catch (error) {
-        return this.#taskEnded(running, ctx, started, token, error);
       }
-      if (!isThenable(value)) {
-        this.#taskEnded(running, ctx, started, token);
-        return value;
-      }
-      return value.then((result) => {
-        this.#taskEnded(running, ctx, started, token);
-        return result;
-      }, (error) => this.#taskEnded(running, ctx, started, token, error));
-    };
-  }
-
-  // Times and traces a finished task; with `error` (a failure), counts it
-  // against the stage's limit and throws it on.
-  #taskEnded(
-    running: Running,
-    ctx: TaskContext,
-    started: number,
-    token: number | undefined,
-    ...failure: [error: unknown] | []
-  ): undefined {
-    running.meter.taskEnded(started);
-    const name = running.step.name;
-    if (token !== undefined) this.#plan.trace!.end(name, ctx.index, token, failure.length === 0);
-    if (failure.length === 0) return;
-    if (!ctx.signal.aborted) this.#failed(running, ctx.index, failure[0]);
-    throw failure[0];
-  }
-
-  #call(step: Step & { kind: "pipe" }): (input: unknown, ctx: TaskContext) => unknown {
-    const op = step.op;
-    if (!isKernel(op)) return op as (input: unknown, ctx: TaskContext) => unknown;
-    const k = op as Kernel<(input: unknown) => unknown>;
-    if (step.executor === "main") {
-      let fn: Promise<(input: unknown) => unknown> | undefined;
-      return async (input) => {
-        const value = await (await (fn ??= loadKernel(k.module, k.exportName)))(input);
-        return isTransfer(value) ? value.value : value;
-      };
     }
-    const pool = this.#pool(step.executor);
-    const pick = step.transfer;
-    if (pick === undefined) return (input, ctx) => pool.run(k, input, { signal: ctx.signal });
-    return (input, ctx) => pool.run(k, input, { signal: ctx.signal, transfer: pick(input) });
+    return { step, stage, meter, limit };
   }
 
-  #pool(executor: "workers" | "processes" | Pool): Pool {
-    if (typeof executor !== "string") return executor;
-    const Kind = executor === "workers" ? WorkerPool : ProcessPool;
-    let pool = this.#owned.find((p) => p instanceof Kind);
-    if (pool === undefined) {
-      pool = executor === "workers"
-        ? new WorkerPool({ size: this.#plan.numThreads, name: "pipeline-workers" })
-        : new ProcessPool({
-          size: this.#plan.numThreads,
-          name: "pipeline-processes",
-          ...(this.#plan.processPermissions === undefined
-            ? {}
-            : { permissions: this.#plan.processPermissions }),
-        });
-      this.#owned.push(pool);
-    }
-    return pool;
-  }
-
-  #failed(running: Running, index: number, error: unknown): void {
-    running.failures++;
-    this.#errors.push(new StageError(running.step.name, index, error));
-    if (running.failures > running.limit && this.#failure === undefined) {
-      this.#failure = new PipelineFailure(this.#errors, running.step.name, running.limit);
-      this.#controller.abort(this.#failure);
-    }
+  // What a read that failed throws: a stage that failed more than its
+  // limit becomes a PipelineFailure listing every stage's failures.
+  #failed(error: unknown): unknown {
+    if (this.#failure !== undefined) return this.#failure;
+    if (!(error instanceof StageError)) return error;
+    const running = this.#stages.find((s) => s.step.name === error.stage);
+    if (running === undefined || running.step.kind !== "pipe") return error;
+    this.#failure = new PipelineFailure(this.#errors, error.stage, running.limit);
+    this.#controller.abort(this.#failure);
+    return this.#failure;
   }
 
   // The output ended (or the pipeline stopped): close what it started.
@@ -388,12 +352,6 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
       this.#timer = undefined;
     }
     if (this.#started !== undefined) this.#plan.onStats?.(this.stats());
-    this.#closing = Promise.all(this.#owned.map((p) => p.close())).then(() => {});
+    this.#closing = this.#pools.close();
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value instanceof Promise ||
-    (value !== null && (typeof value === "object" || typeof value === "function") &&
-      typeof (value as PromiseLike<unknown>).then === "function");
 }

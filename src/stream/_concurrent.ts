@@ -10,7 +10,8 @@ import { Stage } from "./_stage.ts";
 import { ReorderBuffer } from "./_reorder_buffer.ts";
 import { StageError } from "./stage_error.ts";
 import type { MapOptions, StageStats, TaskContext } from "./types.ts";
-import * as check from "./_validate.ts";
+import { isThenable, type StageHooks } from "../_internal/hooks.ts";
+import { type Common, MAP_OPTIONS, stageOptions } from "./options.ts";
 
 /** Marks a result that gives nothing downstream (a filtered or skipped item). */
 export const SKIP: unique symbol = Symbol("skip");
@@ -18,57 +19,36 @@ export const SKIP: unique symbol = Symbol("skip");
 /** A task's function, as each concurrent stage sees it. */
 export type Task<I, R> = (item: I, ctx: TaskContext) => R | PromiseLike<R>;
 
-interface Settings {
-  concurrency: number;
-  ordered: boolean;
-  name: string;
-  skip: boolean;
-  maxFailures: number;
-  signal: AbortSignal | undefined;
+/** A concurrent stage's checked options. */
+export interface Settings extends Common {
+  readonly concurrency: number;
+  readonly ordered: boolean;
+  readonly skip: boolean;
+  readonly maxFailures: number;
 }
 
-/** Checks `MapOptions` for a stage of kind `kind`. */
-export function mapSettings(
-  kind: string,
-  options: MapOptions | undefined,
-): Settings {
-  const what = `${kind} stage`;
-  const o = check.optionsBag(what, options);
-  const concurrency = o.concurrency === undefined
-    ? 1
-    : check.positiveInteger(what, "concurrency", o.concurrency, true);
-  const ordered = o.ordered === undefined ? true : check.boolean(what, "ordered", o.ordered);
-  if (o.name !== undefined && (typeof o.name !== "string" || o.name === "")) {
-    throw new TypeError(
-      `Cannot create ${what}: name must be a non-empty string, got ${check.show(o.name)}`,
-    );
-  }
-  const onError = o.onError === undefined
-    ? (o.maxFailures === undefined ? "fail" : "skip")
-    : check.oneOf(what, "onError", o.onError, ["fail", "skip"] as const);
-  const maxFailures = o.maxFailures === undefined
-    ? Infinity
-    : check.count(what, "maxFailures", o.maxFailures);
+/**
+ * Checks `MapOptions` for a stage of kind `kind`: the one place the failure
+ * policy (`onError`, `maxFailures`) is read, whichever front-end made the
+ * stage.
+ */
+export function mapSettings(kind: string, options: MapOptions | undefined): Settings {
+  const o = stageOptions(kind, MAP_OPTIONS, options);
+  const onError = o.onError ?? (o.maxFailures === undefined ? "fail" : "skip");
   if (onError === "fail" && o.maxFailures !== undefined) {
     throw new TypeError(
-      `Cannot create ${what}: maxFailures applies only with onError "skip", got onError "fail" and maxFailures ${maxFailures}`,
+      `Cannot create ${kind} stage: maxFailures applies only with onError "skip", got onError "fail" and maxFailures ${o.maxFailures}`,
     );
   }
   return {
-    concurrency,
-    ordered,
-    name: o.name ?? kind,
+    name: o.name,
+    signal: o.signal,
+    hooks: o.hooks,
+    concurrency: o.concurrency ?? 1,
+    ordered: o.ordered ?? true,
     skip: onError === "skip",
-    maxFailures,
-    signal: check.abortSignal(what, o.signal),
+    maxFailures: o.maxFailures ?? Infinity,
   };
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value instanceof Promise ||
-    (value !== null &&
-      (typeof value === "object" || typeof value === "function") &&
-      typeof (value as PromiseLike<unknown>).then === "function");
 }
 
 /** Runs a task per chunk with bounded concurrency; subclasses say what a result gives. */
@@ -85,7 +65,7 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   #failures = 0;
 
   constructor(task: Task<I, R>, settings: Settings) {
-    super(settings.name, settings.concurrency);
+    super(settings.name, settings.concurrency, settings.hooks);
     this.#task = task;
     this.#limit = settings.concurrency;
     this.#buffer = settings.ordered ? new ReorderBuffer(settings.concurrency) : undefined;
@@ -114,6 +94,10 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     const index = this.#index++;
     this.#active++;
     this.#inFlight++;
+    const hooks = this.hooks;
+    if (hooks?.taskStarted !== undefined || hooks?.taskEnded !== undefined) {
+      return this.#acceptWatched(item, index, hooks);
+    }
     let value;
     try {
       value = this.#task(item, { index, signal: this.#abort.signal });
@@ -130,13 +114,42 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     }
   }
 
+  // `accept` for a stage whose tasks the layer above times or traces.
+  #acceptWatched(item: I, index: number, hooks: StageHooks): void {
+    const token = hooks.taskStarted?.(index);
+    let value;
+    try {
+      value = this.#task(item, { index, signal: this.#abort.signal });
+    } catch (error) {
+      hooks.taskEnded?.(index, token, false);
+      return this.#failed(index, error);
+    }
+    if (isThenable(value)) {
+      value.then(
+        (v) => {
+          hooks.taskEnded?.(index, token, true);
+          this.#settled(index, item, v);
+        },
+        (e) => {
+          hooks.taskEnded?.(index, token, false);
+          this.#failed(index, e);
+        },
+      );
+    } else {
+      hooks.taskEnded?.(index, token, true);
+      this.#settled(index, item, value);
+    }
+  }
+
   /** Tasks started and not yet delivered (in flight or waiting for order). */
   protected get active(): number {
     return this.#active;
   }
 
   protected override hasRoom(): boolean {
-    return this.#active < this.#limit && this.#active < this.desiredSize;
+    if (!(this.#active < this.#limit && this.#active < this.desiredSize)) return false;
+    const room = this.hooks?.room;
+    return room === undefined || room(this.#active);
   }
 
   protected override idle(): boolean {
@@ -145,6 +158,7 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
 
   protected override stopped(reason: unknown): void {
     this.#abort.abort(reason);
+    this.hooks?.stopped?.(reason);
   }
 
   #settled(index: number, item: I, value: R): void {
@@ -164,6 +178,7 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     this.#inFlight--;
     if (this.finished) return;
     this.#failures++;
+    this.hooks?.failed?.(index, error);
     if (!this.#skip) return this.fail(new StageError(this.name, index, error));
     if (this.#failures > this.#maxFailures) {
       return this.fail(

@@ -15,23 +15,8 @@
 
 import { consumers, FusableReadable } from "./_fusable_readable.ts";
 import type { Inlet, Outlet } from "./_port.ts";
+import type { StageHooks } from "../_internal/hooks.ts";
 import type { StageStats, StageStream } from "./types.ts";
-
-/** What a pipeline watches of a stage (src/pipeline/). */
-export interface StageProbe {
-  /** The output buffer now holds `size` items; it is full at `capacity`. */
-  buffer(size: number, capacity: number): void;
-  /** The stage takes no more work: it closed, errored or was cancelled. */
-  ended(): void;
-}
-
-let setProbe: (stage: Stage<never, unknown>, probe: StageProbe) => void;
-
-/** Makes `probe` watch `stage` (a stage made by this module). */
-export function attachProbe(stage: StageStream<never, unknown>, probe: StageProbe): void {
-  if (!(stage instanceof Stage)) throw new TypeError("attachProbe: not a conveyor stage");
-  setProbe(stage as Stage<never, unknown>, probe);
-}
 
 /** Base class for stages; subclasses implement `accept` and maybe the hooks. */
 export abstract class Stage<I, O> extends TransformStream<I, O> implements StageStream<I, O> {
@@ -69,19 +54,14 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   #head = 0;
   #ended = false;
   #resuming = false;
-  #probe: StageProbe | undefined;
+  /** What the layer above watches (see ../_internal/hooks.ts). */
+  protected readonly hooks: StageHooks | undefined;
 
-  static {
-    setProbe = (stage, probe) => {
-      stage.#probe = probe;
-      probe.buffer(stage.#buffered(), stage.#hwm);
-    };
-  }
-
-  constructor(name: string, highWaterMark: number) {
+  constructor(name: string, highWaterMark: number, hooks?: StageHooks) {
     super();
     this.name = name;
     this.#hwm = highWaterMark;
+    this.hooks = hooks;
     const outlet: Outlet<O> = {
       connect: (inlet) => {
         this.#inlet = inlet;
@@ -96,7 +76,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
         },
         pull: () => {
           this.#pulled = true;
-          this.#probe?.buffer(this.#buffered(), highWaterMark);
+          this.hooks?.buffer?.(this.#buffered(), highWaterMark);
           if (this.#wake !== undefined || this.#upstream !== undefined) this.progress();
         },
         cancel: (reason) => {
@@ -218,7 +198,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     } else {
       this.#queue.push(value);
     }
-    this.#probe?.buffer(this.#buffered(), this.#hwm);
+    this.hooks?.buffer?.(this.#buffered(), this.#hwm);
   }
 
   // Items in the output buffer: the readable's queue, or the fused queue.
@@ -265,7 +245,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     if (this.finished) return;
     this.finished = true;
     this.#release();
-    this.#probe?.ended();
+    this.hooks?.ended?.();
     const closed = this.#closed;
     this.#closed = undefined;
     closed?.resolve();
@@ -309,7 +289,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     } finally {
       this.#resuming = false;
     }
-    this.#probe?.buffer(this.#queue.length - this.#head, this.#hwm);
+    this.hooks?.buffer?.(this.#queue.length - this.#head, this.#hwm);
     this.progress();
   }
 
@@ -328,8 +308,8 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     this.#release();
     this.#queue = [];
     this.#head = 0;
-    this.#probe?.buffer(0, this.#hwm);
-    this.#probe?.ended();
+    this.hooks?.buffer?.(0, this.#hwm);
+    this.hooks?.ended?.();
     if (errorOut) {
       this.#outOpen = false;
       this.#out.error(reason);

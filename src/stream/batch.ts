@@ -6,7 +6,8 @@
 
 import { Stage } from "./_stage.ts";
 import type { StageOptions, StageStream } from "./types.ts";
-import * as check from "./_validate.ts";
+import * as check from "../_internal/validate.ts";
+import { BATCH_OPTIONS, type Common, stageOptions } from "./options.ts";
 
 /**
  * Options of `batch`: `StageOptions` and these.
@@ -57,14 +58,13 @@ class BatchStage<T> extends Stage<T, T[]> {
     size: number,
     dropLast: boolean,
     maxWaitMs: number,
-    name: string,
-    signal: AbortSignal | undefined,
+    common: Common,
   ) {
-    super(name, 1);
+    super(common.name, 1, common.hooks);
     this.#size = size;
     this.#dropLast = dropLast;
     this.#maxWaitMs = maxWaitMs;
-    this.watch(signal);
+    this.watch(common.signal);
   }
 
   protected accept(item: T): void {
@@ -131,16 +131,6 @@ class BatchStage<T> extends Stage<T, T[]> {
 export function batch<T>(size: number, options?: BatchOptions): StageStream<T, T[]> {
   const what = "batch stage";
   check.positiveInteger(what, "size", size);
-  const o = check.optionsBag(what, options);
-  const dropLast = o.dropLast === undefined ? false : check.boolean(what, "dropLast", o.dropLast);
-  const maxWaitMs = o.maxWaitMs === undefined
-    ? Infinity
-    : check.duration(what, "maxWaitMs", o.maxWaitMs);
-  return new BatchStage<T>(
-    size,
-    dropLast,
-    maxWaitMs,
-    check.stageName(what, o.name, "batch"),
-    check.abortSignal(what, o.signal),
-  );
+  const o = stageOptions("batch", BATCH_OPTIONS, options);
+  return new BatchStage<T>(size, o.dropLast ?? false, o.maxWaitMs ?? Infinity, o);
 }

@@ -5,7 +5,7 @@
  */
 
 import { ConcurrentStage, mapSettings, SKIP } from "./_concurrent.ts";
-import { callable } from "./_validate.ts";
+import { callable } from "../_internal/validate.ts";
 import type { MapOptions, StageStream, TaskContext } from "./types.ts";
 
 class FilterStage<T> extends ConcurrentStage<T, unknown, T> {

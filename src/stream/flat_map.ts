@@ -5,7 +5,7 @@
  */
 
 import { ConcurrentStage, mapSettings, type SKIP } from "./_concurrent.ts";
-import { callable, show } from "./_validate.ts";
+import { callable, show } from "../_internal/validate.ts";
 import type { MapOptions, StageStream, TaskContext } from "./types.ts";
 
 class FlatMapStage<I, O> extends ConcurrentStage<I, readonly O[], O> {

@@ -6,12 +6,13 @@
 
 import { Stage } from "./_stage.ts";
 import type { StageOptions, StageStream } from "./types.ts";
-import * as check from "./_validate.ts";
+import * as check from "../_internal/validate.ts";
+import { type Common, STAGE_OPTIONS, stageOptions } from "./options.ts";
 
 class PrefetchStage<T> extends Stage<T, T> {
-  constructor(n: number, name: string, signal: AbortSignal | undefined) {
-    super(name, n);
-    this.watch(signal);
+  constructor(n: number, common: Common) {
+    super(common.name, n, common.hooks);
+    this.watch(common.signal);
   }
 
   protected accept(item: T): void {
@@ -44,10 +45,5 @@ class PrefetchStage<T> extends Stage<T, T> {
 export function prefetch<T>(n: number, options?: StageOptions): StageStream<T, T> {
   const what = "prefetch stage";
   check.nonNegativeInteger(what, "n", n);
-  const o = check.optionsBag(what, options);
-  return new PrefetchStage<T>(
-    n,
-    check.stageName(what, o.name, "prefetch"),
-    check.abortSignal(what, o.signal),
-  );
+  return new PrefetchStage<T>(n, stageOptions("prefetch", STAGE_OPTIONS, options));
 }

@@ -7,7 +7,7 @@
 
 import { FusableReadable } from "./_fusable_readable.ts";
 import type { Inlet, Outlet } from "./_port.ts";
-import { show } from "./_validate.ts";
+import { show } from "../_internal/validate.ts";
 
 // Feeds a fused consumer straight from the iterator: a sync iterator is read
 // in a loop while the consumer is ready, an async one a step at a time.

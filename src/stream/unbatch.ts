@@ -6,14 +6,15 @@
 
 import { Stage } from "./_stage.ts";
 import type { StageOptions, StageStream } from "./types.ts";
-import * as check from "./_validate.ts";
+import * as check from "../_internal/validate.ts";
+import { type Common, STAGE_OPTIONS, stageOptions } from "./options.ts";
 
 class UnbatchStage<T> extends Stage<Iterable<T>, T> {
   #index = 0;
 
-  constructor(name: string, signal: AbortSignal | undefined) {
-    super(name, 1);
-    this.watch(signal);
+  constructor(common: Common) {
+    super(common.name, 1, common.hooks);
+    this.watch(common.signal);
   }
 
   protected accept(chunk: Iterable<T>): void {
@@ -57,10 +58,5 @@ class UnbatchStage<T> extends Stage<Iterable<T>, T> {
  * ```
  */
 export function unbatch<T>(options?: StageOptions): StageStream<Iterable<T>, T> {
-  const what = "unbatch stage";
-  const o = check.optionsBag(what, options);
-  return new UnbatchStage<T>(
-    check.stageName(what, o.name, "unbatch"),
-    check.abortSignal(what, o.signal),
-  );
+  return new UnbatchStage<T>(stageOptions("unbatch", STAGE_OPTIONS, options));
 }

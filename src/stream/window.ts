@@ -6,7 +6,8 @@
 
 import { Stage } from "./_stage.ts";
 import type { StageOptions, StageStream } from "./types.ts";
-import * as check from "./_validate.ts";
+import * as check from "../_internal/validate.ts";
+import { type Common, stageOptions, WINDOW_OPTIONS } from "./options.ts";
 
 /**
  * Options of `window`.
@@ -37,11 +38,11 @@ class WindowStage<T> extends Stage<T, T[]> {
   #items: T[] = [];
   #skip = 0;
 
-  constructor(size: number, step: number, name: string, signal: AbortSignal | undefined) {
-    super(name, 1);
+  constructor(size: number, step: number, common: Common) {
+    super(common.name, 1, common.hooks);
     this.#size = size;
     this.#step = step;
-    this.watch(signal);
+    this.watch(common.signal);
   }
 
   protected accept(item: T): void {
@@ -89,12 +90,6 @@ export function window<T>(
 ): StageStream<T, T[]> {
   const what = "window stage";
   check.positiveInteger(what, "size", size);
-  const o = check.optionsBag(what, options);
-  const step = o.step === undefined ? 1 : check.positiveInteger(what, "step", o.step);
-  return new WindowStage<T>(
-    size,
-    step,
-    check.stageName(what, o.name, "window"),
-    check.abortSignal(what, o.signal),
-  );
+  const o = stageOptions("window", WINDOW_OPTIONS, options);
+  return new WindowStage<T>(size, o.step ?? 1, o);
 }

@@ -1,0 +1,80 @@
+// The options bags of the builder, each described once (see
+// ../_internal/options.ts). YAML specs check their stage keys and their
+// `options` section against these same descriptions. Not exported from
+// mod.ts.
+
+import {
+  CONCURRENCY,
+  DROP_LAST,
+  durationSpec,
+  isFunction,
+  isOneOf,
+  MAX_FAILURES,
+  NAME,
+  type OptionSpec,
+  type Schema,
+  wordsOf,
+} from "../_internal/options.ts";
+import { isPool } from "../exec/kernel_stage.ts";
+import { POOL_SIZE, PROCESS_POOL_OPTIONS } from "../exec/options.ts";
+import type { BuildOptions, PipeOptions } from "./types.ts";
+
+/** The executors a stage names by kind. */
+export const EXECUTORS = ["main", "workers", "processes"] as const;
+
+/** `outputOrder` words. */
+export const OUTPUT_ORDERS = ["completion", "input"] as const;
+
+/** The `executor` of a pipe stage. */
+export const EXECUTOR: OptionSpec = {
+  doc:
+    "Where a kernel runs: the event loop, the pipeline's worker or process pool, or a pool of yours.",
+  expected: `${wordsOf(EXECUTORS)} or a pool`,
+  test: (v) => isOneOf(EXECUTORS)(v) || isPool(v),
+  default: '"workers" for a kernel, "main" for a function',
+};
+
+/** `PipeOptions` of `PipelineBuilder.pipe()`. */
+export const PIPE_OPTIONS: Schema<PipeOptions> = {
+  concurrency: CONCURRENCY,
+  outputOrder: {
+    doc: '"completion": results go on as tasks finish; "input": in input order.',
+    expected: wordsOf(OUTPUT_ORDERS),
+    test: isOneOf(OUTPUT_ORDERS),
+    default: '"completion"',
+  },
+  name: { ...NAME, default: "the function's or export's name" },
+  maxFailures: { ...MAX_FAILURES, default: "the pipeline's maxFailures" },
+  executor: EXECUTOR,
+  transfer: {
+    doc: "For a kernel on workers: move the input's buffers instead of copying them.",
+    expected: "a boolean or a function",
+    test: (v) => typeof v === "boolean" || isFunction(v),
+    default: "false",
+  },
+};
+
+/** The options of `PipelineBuilder.aggregate()`. */
+export const AGGREGATE_OPTIONS: Schema<{ dropLast?: boolean }> = { dropLast: DROP_LAST };
+
+/** `BuildOptions` of `PipelineBuilder.build()`. */
+export const BUILD_OPTIONS: Schema<BuildOptions> = {
+  numThreads: { ...POOL_SIZE, doc: "How many workers run kernel stages (the shared pool's size)." },
+  maxFailures: { ...MAX_FAILURES, default: "0" },
+  reportStatsInterval: durationSpec(
+    "Calls onStats this often (ms) while the pipeline runs, and once at its end.",
+    "> 0",
+    "Infinity: only at the end",
+  ),
+  onStats: { doc: "Receives the statistics.", expected: "a function", test: isFunction },
+  trace: {
+    doc: "Records every task's start and end, for a Chrome trace file.",
+    expected: "a TraceRecorder",
+    test: (v) =>
+      typeof v === "object" && v !== null && typeof (v as { begin?: unknown }).begin === "function",
+  },
+  processPermissions: {
+    ...PROCESS_POOL_OPTIONS.permissions,
+    doc: 'What the children of the pipeline\'s ProcessPool (executor "processes") may do.',
+  },
+};
