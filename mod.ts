@@ -81,10 +81,10 @@ export {
   PipelineFailure,
   type PipelineStageStats,
   type PipelineStats,
+  PipelineTimeout,
   type PipeOptions,
   renderStats,
   type Source,
-  TimeoutError,
   TraceRecorder,
   type TraceRecorderOptions,
 } from "./src/pipeline/mod.ts";

@@ -6,9 +6,9 @@ import {
   PipelineBuilder,
   PipelineEnded,
   PipelineFailure,
+  PipelineTimeout,
   renderStats,
   type TaskContext,
-  TimeoutError,
   TraceRecorder,
 } from "../mod.ts";
 import type * as k from "./fixtures/kernels.ts";
@@ -232,21 +232,25 @@ Deno.test("await using stops a running pipeline", async () => {
   await assert.rejects(held!.getItem(), PipelineEnded);
 });
 
-Deno.test("getItem({ timeout }) rejects with a TimeoutError naming it, and keeps the item", async () => {
+Deno.test("getItem({ timeout }) rejects with a PipelineTimeout naming it, and keeps the item", async () => {
+  const { promise: go, resolve } = Promise.withResolvers<void>();
   await using pipeline = new PipelineBuilder()
     .addSource([1, 2])
     .pipe(async (x: number) => {
-      await sleep(x === 1 ? 60 : 0);
+      if (x === 1) await go;
       return x;
     }, { outputOrder: "input" })
     .addSink()
     .build();
   await assert.rejects(pipeline.getItem({ timeout: 5 }), (e: unknown) => {
-    assert(e instanceof TimeoutError);
+    assert(e instanceof PipelineTimeout);
+    assert(!(e instanceof DOMException), "not the platform's TimeoutError");
+    assert.equal(e.name, "PipelineTimeout");
     assert.equal(e.timeout, 5);
     assert.match(e.message, /5 ms/);
     return true;
   });
+  resolve();
   assert.equal(await pipeline.getItem(), 1, "the late item is not lost");
   assert.equal(await pipeline.getItem({ timeout: 1000 }), 2);
   await assert.rejects(pipeline.getItem(), PipelineEnded);

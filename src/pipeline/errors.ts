@@ -60,19 +60,34 @@ export class PipelineFailure extends AggregateError {
 
 /**
  * `getItem({ timeout })` waited `timeout` milliseconds for an item. The item
- * is not lost: the next `getItem` returns it.
+ * is not lost: the next `getItem` returns it. (Not named `TimeoutError`:
+ * that is the `DOMException` an `AbortSignal.timeout()` signal aborts with.)
  *
- * @example Catching a timeout
+ * @example Waiting a little, then again
  * ```ts
- * import { TimeoutError } from "@conveyor/core";
+ * import { PipelineBuilder, PipelineTimeout } from "@conveyor/core";
  * import assert from "node:assert/strict";
  *
- * const error = new TimeoutError(250);
- * assert.equal(error.timeout, 250);
- * assert.match(error.message, /250 ms/);
+ * const { promise: go, resolve } = Promise.withResolvers<void>();
+ * await using pipeline = new PipelineBuilder()
+ *   .addSource([1])
+ *   .pipe(async (x: number) => {
+ *     await go;
+ *     return x;
+ *   })
+ *   .addSink()
+ *   .build();
+ * await assert.rejects(pipeline.getItem({ timeout: 10 }), (e: unknown) => {
+ *   assert(e instanceof PipelineTimeout);
+ *   assert.equal(e.name, "PipelineTimeout");
+ *   assert.equal(e.timeout, 10);
+ *   return true;
+ * });
+ * resolve();
+ * assert.equal(await pipeline.getItem(), 1); // the item was kept
  * ```
  */
-export class TimeoutError extends Error {
+export class PipelineTimeout extends Error {
   /** The timeout, in milliseconds. */
   readonly timeout: number;
 
@@ -83,7 +98,7 @@ export class TimeoutError extends Error {
    */
   constructor(timeout: number) {
     super(`Pipeline.getItem: no item within the timeout of ${timeout} ms`);
-    this.name = "TimeoutError";
+    this.name = "PipelineTimeout";
     this.timeout = timeout;
   }
 }

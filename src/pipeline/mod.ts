@@ -20,7 +20,7 @@
  */
 
 export { type Op, PipelineBuilder, type Source } from "./builder.ts";
-export { PipelineEnded, PipelineFailure, TimeoutError } from "./errors.ts";
+export { PipelineEnded, PipelineFailure, PipelineTimeout } from "./errors.ts";
 export { Pipeline } from "./pipeline.ts";
 export { bottleneck, type PipelineStageStats, type PipelineStats, renderStats } from "./stats.ts";
 export { type ChromeTraceEvent, TraceRecorder, type TraceRecorderOptions } from "./trace.ts";

@@ -17,7 +17,7 @@ import { isKernel, type Kernel } from "../exec/kernel.ts";
 import { kernelStage } from "../exec/kernel_stage.ts";
 import { PoolSet } from "../exec/pool_set.ts";
 import type { Plan, Step } from "./_plan.ts";
-import { PipelineEnded, PipelineFailure, TimeoutError } from "./errors.ts";
+import { PipelineEnded, PipelineFailure, PipelineTimeout } from "./errors.ts";
 import type { PipelineStats } from "./stats.ts";
 import { StageMeter } from "./stage_meter.ts";
 
@@ -145,7 +145,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
    * @param options `timeout`: how long to wait, in ms, at most 2^31 - 1
    *   (default: `Infinity`, no limit).
    * @returns The item.
-   * @throws {TimeoutError} When no item came within `timeout` (it is kept for the next call).
+   * @throws {PipelineTimeout} When no item came within `timeout` (it is kept for the next call).
    * @throws {RangeError} When `timeout` is not a duration a timer can hold.
    * @throws {PipelineEnded} When there are no more items.
    * @throws {PipelineFailure} When a stage failed.
@@ -173,7 +173,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
         if (first === "late") {
           this.#leftover = next;
           next.catch(() => {}); // reported by the next call
-          throw new TimeoutError(timeout);
+          throw new PipelineTimeout(timeout);
         }
         result = first;
       } finally {
