@@ -47,6 +47,7 @@ export {
   type Kernel,
   kernel,
   type KernelMeta,
+  type LocalPool,
   native,
   type NativeLibrary,
   type NativeOptions,
@@ -67,7 +68,6 @@ export {
   transferables,
   WorkerCrashError,
   WorkerPool,
-  type WorkerPoolOptions,
   type WorkerStats,
 } from "./src/exec/mod.ts";
 export {

@@ -41,6 +41,7 @@ export {
   ProcessPool,
   type ProcessPoolOptions,
 } from "./process_pool.ts";
-export { WorkerPool, type WorkerPoolOptions } from "./worker_pool.ts";
+export type { LocalPool } from "./local_pool.ts";
+export { WorkerPool } from "./worker_pool.ts";
 export { type Executor, kernelStage } from "./kernel_stage.ts";
 export { type PoolKind, PoolSet } from "./pool_set.ts";

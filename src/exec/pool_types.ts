@@ -208,8 +208,10 @@ export interface PoolStats {
 }
 
 /**
- * What `WorkerPool` and `ProcessPool` have in common: run kernels one at a
- * time or as a stream stage, report, close.
+ * The surface of a pool: run kernels one at a time or as a stream stage,
+ * report, close. `WorkerPool` and `ProcessPool` (both `LocalPool`s) have
+ * it; `kernelStage` and the builder's `pipe({ executor })` take any object
+ * that has it.
  *
  * @example Code that takes either pool
  * ```ts

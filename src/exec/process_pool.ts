@@ -4,15 +4,13 @@
  * @module
  */
 
-import type { Transfer } from "./transfer.ts";
 import * as check from "../_internal/validate.ts";
-import type { StageStream } from "../stream/types.ts";
-import type { Kernel } from "./kernel.ts";
-import { PoolCore } from "./_pool_core.ts";
 import { checkOptions } from "../_internal/options.ts";
+import { LocalPool } from "./local_pool.ts";
 import { PROCESS_POOL_OPTIONS } from "./options.ts";
+import { PoolCore } from "./_pool_core.ts";
 import { permissionFlags, type PermissionList, processLinks } from "./_process_link.ts";
-import type { Pool, PoolMapOptions, PoolOptions, PoolStats, RunOptions } from "./pool_types.ts";
+import type { PoolOptions } from "./pool_types.ts";
 
 /**
  * What a ProcessPool's children may do, as `deno run --allow-*` flags: `true`
@@ -85,14 +83,15 @@ export interface ProcessPoolOptions extends PoolOptions {
 export const PERMISSION_KINDS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"];
 
 /**
- * A pool of `deno` child processes that run kernels: the surface of
- * `WorkerPool`, for work that needs its own process (a separate heap, a
+ * A pool of `deno` child processes that run kernels: a `LocalPool`, as
+ * `WorkerPool` is, for work that needs its own process (a separate heap, a
  * native library that is not thread-safe, a crash that must not take the
  * main process down, least privilege). Each child runs
  * `Deno.execPath()` with the kernel modules preloaded and only the
  * permissions given; inputs and results travel framed over its stdin and
  * stdout, serialized with V8's structured serializer (`node:v8`), so typed
- * arrays, `Map`s, `Date`s and errors survive. A kernel's `console.log`
+ * arrays, `Map`s, `Date`s and errors survive (`transfer` is accepted and
+ * has no effect: everything is copied). A kernel's `console.log`
  * goes to the child's stderr; the child's stdin is the pool's, so reading
  * it (`Deno.stdin`, node's `process.stdin`) throws, and a process the
  * kernel starts gets no stdin. Children start with the first task; one
@@ -115,86 +114,19 @@ export const PERMISSION_KINDS = ["read", "write", "net", "env", "run", "ffi", "s
  * assert.deepEqual(await Array.fromAsync(out), [1, 4, 9]);
  * ```
  */
-export class ProcessPool implements Pool {
-  readonly #core: PoolCore;
-
+export class ProcessPool extends LocalPool {
   /**
    * Makes the pool; children start with the first task. A kernel of a
    * module the children have not loaded yet replaces them, as they become
    * idle, with children that load it too.
    *
-   * @param options `size`, `name`, `maxQueue`, `maxBatch`, `permissions`.
+   * @param options `size`, `name`, `maxQueue`, `maxBatch`, `idleTimeout`, `permissions`.
    * @throws {RangeError} When a number is out of range.
-   * @throws {TypeError} When an option has the wrong type.
+   * @throws {TypeError} When an option or permission is unknown or has the wrong type.
    */
   constructor(options?: ProcessPoolOptions) {
     const o = checkOptions("Cannot create ProcessPool", PROCESS_POOL_OPTIONS, options);
-    this.#core = new PoolCore(processLinks(permissionFlagsOf(o.permissions)), o);
-  }
-
-  /** How many children the pool keeps. */
-  get size(): number {
-    return this.#core.size;
-  }
-
-  /**
-   * Runs `k` on `input` in a child process.
-   *
-   * @typeParam I The kernel's input type.
-   * @typeParam O The kernel's return type.
-   * @param k The kernel.
-   * @param input Its input (serialized; `transfer` is accepted and has no effect).
-   * @param options `transfer`, `signal`, `retries`.
-   * @returns The kernel's result.
-   * @throws {WorkerCrashError} When the child died while running the task.
-   */
-  run<I, O>(
-    k: Kernel<(input: I) => O>,
-    input: I | Transfer<I>,
-    options?: RunOptions,
-  ): Promise<Awaited<O>> {
-    return this.#core.run(k, input, options);
-  }
-
-  /**
-   * A stage that runs `k` on every chunk in the children, as
-   * `WorkerPool.map` does. Cancelling the stream drops its queued tasks and
-   * kills the children running its tasks (they are replaced).
-   *
-   * @typeParam I The kernel's input type.
-   * @typeParam O The kernel's return type.
-   * @param k The kernel.
-   * @param options `MapOptions`, plus `transfer` and `retries`.
-   * @returns A `TransformStream` from inputs to results.
-   * @throws {TypeError} When `k` is not a kernel or an option has the wrong type.
-   * @throws {RangeError} When a number is out of range.
-   */
-  map<I, O>(k: Kernel<(input: I) => O>, options?: PoolMapOptions<I>): StageStream<I, Awaited<O>> {
-    return this.#core.map(k, options);
-  }
-
-  /**
-   * A snapshot of the pool's counters.
-   *
-   * @returns The pool's statistics, with one entry per child.
-   */
-  stats(): PoolStats {
-    return this.#core.stats();
-  }
-
-  /**
-   * Kills every child and waits for it to exit. Tasks not finished reject;
-   * later calls resolve once the children are gone.
-   *
-   * @returns When no child is left.
-   */
-  close(): Promise<void> {
-    return this.#core.close();
-  }
-
-  /** Closes the pool. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.#core.close();
+    super(new PoolCore(processLinks(permissionFlagsOf(o.permissions)), o));
   }
 }
 
