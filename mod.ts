@@ -41,9 +41,6 @@ export {
 } from "./src/stream/mod.ts";
 export {
   type AsyncSymbols,
-  checkKernel,
-  isKernel,
-  isTransfer,
   type Kernel,
   kernel,
   type KernelMeta,

@@ -125,7 +125,7 @@ export function kernel<F extends (...args: never[]) => unknown>(
  *
  * @example Kernels, and things that are not
  * ```ts
- * import { isKernel, kernel } from "@conveyor/core";
+ * import { isKernel, kernel } from "./kernel.ts";
  * import assert from "node:assert/strict";
  *
  * assert(isKernel(kernel(new URL("../../tests/fixtures/kernels.ts", import.meta.url), "square")));
@@ -151,7 +151,7 @@ export function isKernel(value: unknown): value is Kernel {
  *
  * @example Checking an argument
  * ```ts
- * import { checkKernel, kernel } from "@conveyor/core";
+ * import { checkKernel, kernel } from "./kernel.ts";
  * import assert from "node:assert/strict";
  *
  * const square = kernel(new URL("../../tests/fixtures/kernels.ts", import.meta.url), "square");

@@ -17,7 +17,7 @@
  * @module
  */
 
-export { checkKernel, isKernel, type Kernel, kernel, type KernelMeta } from "./kernel.ts";
+export { type Kernel, kernel, type KernelMeta } from "./kernel.ts";
 export { native, type NativeLibrary, type NativeOptions } from "./native.ts";
 export {
   type AsyncSymbols,
@@ -25,7 +25,7 @@ export {
   nativePool,
   type NativePoolOptions,
 } from "./native_pool.ts";
-export { isTransfer, type Transfer, transfer, transferables } from "./transfer.ts";
+export { type Transfer, transfer, transferables } from "./transfer.ts";
 export { WorkerCrashError } from "./worker_crash_error.ts";
 export type {
   Pool,
@@ -44,4 +44,3 @@ export {
 export type { LocalPool } from "./local_pool.ts";
 export { WorkerPool } from "./worker_pool.ts";
 export { type Executor, kernelStage } from "./kernel_stage.ts";
-export { type PoolKind, PoolSet } from "./pool_set.ts";

@@ -71,7 +71,7 @@ export function transfer<T>(value: T, list?: readonly Transferable[]): Transfer<
  *
  * @example Marked and plain values
  * ```ts
- * import { isTransfer, transfer } from "@conveyor/core";
+ * import { isTransfer, transfer } from "./transfer.ts";
  * import assert from "node:assert/strict";
  *
  * const marked = transfer(new Uint8Array(4));
