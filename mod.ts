@@ -41,9 +41,11 @@ export {
 } from "./src/stream/mod.ts";
 export {
   type AsyncSymbols,
+  type Executor,
   type Kernel,
   kernel,
   type KernelMeta,
+  kernelStage,
   type LocalPool,
   native,
   type NativeLibrary,

@@ -24,6 +24,11 @@ export interface OptionSpec {
   readonly default?: string;
   /** It takes a number: a number that fails is out of range (a `RangeError`). */
   readonly numeric?: boolean;
+  /**
+   * Other names a user may write for it (a seed's word, an old key): an
+   * unknown key that is one of them suggests this option.
+   */
+  readonly aliases?: readonly string[];
 }
 
 /** The description of an options bag whose TypeScript type is `T`. */
@@ -34,9 +39,20 @@ export function keysOf<T>(schema: Schema<T>): string[] {
   return Object.keys(schema);
 }
 
-/** The message for a key not in `keys`, with the closest valid key. */
-export function unknownKey(what: string, key: string, keys: readonly string[]): string {
-  const guess = closest(key, keys);
+/**
+ * The message for a key not in `keys`, with the valid key it most likely
+ * means: the option that lists it among its `aliases`, or the closest name.
+ */
+export function unknownKey(
+  what: string,
+  key: string,
+  keys: readonly string[],
+  specs?: Readonly<Record<string, OptionSpec>>,
+): string {
+  const alias = specs === undefined
+    ? undefined
+    : keys.find((k) => specs[k]?.aliases?.includes(key) === true);
+  const guess = alias ?? closest(key, keys);
   const hint = guess === undefined ? "" : ` (did you mean ${guess}?)`;
   return `${what}: unknown option ${JSON.stringify(key)}${hint}; the options are ${
     keys.join(", ")
@@ -80,7 +96,9 @@ export function optionProblems<T extends object>(
   const keys = Object.keys(specs);
   const problems: Problem[] = [];
   for (const key of Object.keys(options)) {
-    if (!keys.includes(key)) problems.push({ message: unknownKey(what, key, keys), range: false });
+    if (!keys.includes(key)) {
+      problems.push({ message: unknownKey(what, key, keys, specs), range: false });
+    }
   }
   for (const [key, spec] of Object.entries(specs)) {
     const value = (options as Record<string, unknown>)[key];
@@ -182,7 +200,7 @@ export const SIGNAL: OptionSpec = {
 
 /** `ordered` of the stream stages. */
 export const ORDERED: OptionSpec = {
-  doc: "true: results leave in input order; false: in completion order.",
+  doc: "`true`: results leave in input order. `false`: in completion order.",
   expected: "a boolean",
   test: isBoolean,
   default: "true",
@@ -190,15 +208,17 @@ export const ORDERED: OptionSpec = {
 
 /** `onError` of the stream stages. */
 export const ON_ERROR: OptionSpec = {
-  doc: 'What a failing task does: "fail" errors the stream, "skip" drops the item.',
+  doc: 'What a failing task does: `"fail"` errors the stream with a `StageError`; `"skip"` ' +
+    "drops the item and counts it.",
   expected: wordsOf(["fail", "skip"]),
   test: isOneOf(["fail", "skip"]),
-  default: '"fail", or "skip" when maxFailures is given',
+  default: '"fail", or `"skip"` when `maxFailures` is given',
 };
 
 /** `retries` of the pools. */
 export const RETRIES: OptionSpec = {
-  doc: "How many times a task whose worker died runs again before it fails.",
+  doc: "How many times a task whose worker died is run again before it fails with " +
+    "`WorkerCrashError`.",
   expected: "a non-negative integer or Infinity",
   test: isCount,
   default: "0",

@@ -30,11 +30,10 @@ import { NATIVE_OPTIONS } from "./options.ts";
  */
 export interface NativeOptions {
   /**
-   * The name of an environment variable that overrides the path: when it is
-   * set and not empty, its value is the library opened. Without permission
-   * to read it, it counts as unset.
+   * The name of an environment variable that overrides the path: when it is set and not empty, its
+   * value is the library opened. Without permission to read it, it counts as unset.
    *
-   * @default {undefined} (no override)
+   * @default {undefined (no override)}
    */
   env?: string;
 }

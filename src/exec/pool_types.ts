@@ -32,8 +32,8 @@ import type { Kernel } from "./kernel.ts";
  */
 export interface PoolOptions {
   /**
-   * How many workers: a positive integer, at most 1024 (each worker is a
-   * thread or a process; beyond that a pool is a mistake, and a RangeError).
+   * How many workers: a positive integer, at most 1024 (each worker is a thread or a process;
+   * beyond that a pool is a mistake, and a RangeError).
    *
    * @default {navigator.hardwareConcurrency}
    */
@@ -57,12 +57,11 @@ export interface PoolOptions {
    */
   maxBatch?: number;
   /**
-   * Milliseconds a pool with nothing to do keeps its workers; then they stop,
-   * and start again with the next task (loading the kernel modules again).
-   * So a program that forgets `close()` still exits, this long after its
-   * last task, and an idle pool holds no threads or processes. Raise it for
-   * work that comes in bursts far apart; `Infinity` keeps the workers. A
-   * finite value above 2^31 - 1 ms (what a timer can hold) is a `RangeError`.
+   * Milliseconds a pool with nothing to do keeps its workers; then they stop, and start again with
+   * the next task (loading the kernel modules again). So a program that forgets `close()` still
+   * exits, this long after its last task, and an idle pool holds no threads or processes. Raise it
+   * for work that comes in bursts far apart; `Infinity` keeps the workers. A finite value above
+   * 2^31 - 1 ms (what a timer can hold) is a `RangeError`.
    *
    * @default {5000}
    */
@@ -93,7 +92,10 @@ export interface PoolOptions {
 export interface RunOptions {
   /** Objects to transfer with the input instead of copying (detached here afterwards). */
   transfer?: Transferable[];
-  /** Aborting it rejects the task with the reason: a queued task is dropped, a running one's worker is replaced. */
+  /**
+   * Aborting it rejects the task with the reason: a queued task is dropped, a running one's worker
+   * is replaced.
+   */
   signal?: AbortSignal;
   /**
    * How many times a task whose worker died is run again before it fails with `WorkerCrashError`.
@@ -126,7 +128,23 @@ export interface RunOptions {
  * ```
  */
 export interface PoolMapOptions<I> extends MapOptions {
-  /** Picks what to transfer from each input, e.g. `transferables` (its buffers) or `(x) => [x.buffer as ArrayBuffer]`. */
+  /**
+   * How many tasks run at once. Unset, the pool decides: enough batches in flight to keep every
+   * worker busy, sized by the kernel's measured time.
+   *
+   * @default {the pool's adaptive default}
+   */
+  concurrency?: number;
+  /**
+   * The stage's name, used in errors, statistics and traces.
+   *
+   * @default {the kernel's export name}
+   */
+  name?: string;
+  /**
+   * Picks what to transfer from each input, e.g. `transferables` (its buffers) or
+   * `(x) => [x.buffer as ArrayBuffer]`.
+   */
   transfer?: (input: I) => Transferable[];
   /**
    * As in `RunOptions`.

@@ -27,27 +27,46 @@ export const OUTPUT_ORDERS = ["completion", "input"] as const;
 
 /** The `executor` of a pipe stage. */
 export const EXECUTOR: OptionSpec = {
-  doc:
-    "Where a kernel runs: the event loop, the pipeline's worker or process pool, or a pool of yours.",
+  doc: 'Where a kernel runs: the pipeline\'s worker pool (`"workers"`), a pool of `numThreads` ' +
+    'child processes (`"processes"`), the event loop (`"main"`), or a pool of yours (left ' +
+    "open). A function always runs on the event loop.",
   expected: `${wordsOf(EXECUTORS)} or a pool`,
   test: (v) => isOneOf(EXECUTORS)(v) || isPool(v),
   default: '"workers" for a kernel, "main" for a function',
+  aliases: ["target"],
 };
 
 /** `PipeOptions` of `PipelineBuilder.pipe()`. */
 export const PIPE_OPTIONS: Schema<PipeOptions> = {
-  concurrency: CONCURRENCY,
+  concurrency: {
+    ...CONCURRENCY,
+    doc: "How many tasks of the stage run at once. Unset, a kernel on a pool keeps every worker " +
+      "of that pool busy.",
+    default:
+      "1 for a function or a kernel on main; the pool's adaptive default for a kernel on a pool",
+  },
   outputOrder: {
-    doc: '"completion": results go on as tasks finish; "input": in input order.',
+    doc: '`"completion"`: results go on as tasks finish; `"input"`: in input order.',
     expected: wordsOf(OUTPUT_ORDERS),
     test: isOneOf(OUTPUT_ORDERS),
     default: '"completion"',
+    aliases: ["order", "ordered"],
   },
-  name: { ...NAME, default: "the function's or export's name" },
-  maxFailures: { ...MAX_FAILURES, default: "the pipeline's maxFailures" },
+  name: {
+    ...NAME,
+    doc: "The stage's name in statistics, traces and errors.",
+    default: "the function's or export's name",
+  },
+  maxFailures: {
+    ...MAX_FAILURES,
+    doc: "How many failed items the stage drops before the pipeline fails.",
+    default: "the pipeline's `maxFailures`",
+  },
   executor: EXECUTOR,
   transfer: {
-    doc: "For a kernel on workers: move the input's buffers instead of copying them.",
+    doc: "For a kernel on workers: move the input's buffers to the worker instead of copying " +
+      "them (they are detached here). `true` finds them (an `ArrayBuffer`, a typed array, or " +
+      "those directly inside an array or a plain object); a function lists them.",
     expected: "a boolean or a function",
     test: (v) => typeof v === "boolean" || isFunction(v),
     default: "false",
@@ -60,13 +79,22 @@ export const AGGREGATE_OPTIONS: Schema<{ dropLast?: boolean }> = { dropLast: DRO
 /** `BuildOptions` of `PipelineBuilder.build()`. */
 export const BUILD_OPTIONS: Schema<BuildOptions> = {
   numThreads: { ...POOL_SIZE, doc: "How many workers run kernel stages (the shared pool's size)." },
-  maxFailures: { ...MAX_FAILURES, default: "0" },
+  maxFailures: {
+    ...MAX_FAILURES,
+    doc: "How many failed items each stage drops before the pipeline fails with a " +
+      "`PipelineFailure`; a stage's own `maxFailures` overrides it.",
+    default: "0",
+  },
   reportStatsInterval: durationSpec(
-    "Calls onStats this often (ms) while the pipeline runs, and once at its end.",
+    "Calls `onStats` this often (ms, above 0 and at most 2^31 - 1) while the pipeline runs, " +
+      "and once at its end. `Infinity`: only at the end.",
     "> 0",
-    "Infinity: only at the end",
   ),
-  onStats: { doc: "Receives the statistics.", expected: "a function", test: isFunction },
+  onStats: {
+    doc: "Receives the statistics (see `reportStatsInterval`).",
+    expected: "a function",
+    test: isFunction,
+  },
   trace: {
     doc: "Records every task's start and end, for a Chrome trace file.",
     expected: "a TraceRecorder",
@@ -75,6 +103,7 @@ export const BUILD_OPTIONS: Schema<BuildOptions> = {
   },
   processPermissions: {
     ...PROCESS_POOL_OPTIONS.permissions,
-    doc: 'What the children of the pipeline\'s ProcessPool (executor "processes") may do.',
+    doc: 'What the children of the pipeline\'s `ProcessPool` (`executor: "processes"`) may do; ' +
+      "nothing by default.",
   },
 };

@@ -21,9 +21,10 @@ import type { TraceRecorder } from "./trace.ts";
  */
 export interface PipeOptions {
   /**
-   * How many tasks of the stage run at once.
+   * How many tasks of the stage run at once. Unset, a kernel on a pool keeps every worker of that
+   * pool busy.
    *
-   * @default {1}
+   * @default {1 for a function or a kernel on main; the pool's adaptive default for a kernel on a pool}
    */
   concurrency?: number;
   /**
@@ -32,23 +33,30 @@ export interface PipeOptions {
    * @default {"completion"}
    */
   outputOrder?: "completion" | "input";
-  /** The stage's name in statistics, traces and errors. Default: the function's or export's name. */
+  /**
+   * The stage's name in statistics, traces and errors.
+   *
+   * @default {the function's or export's name}
+   */
   name?: string;
-  /** How many failed items the stage drops before the pipeline fails. Default: the pipeline's `maxFailures`. */
+  /**
+   * How many failed items the stage drops before the pipeline fails.
+   *
+   * @default {the pipeline's `maxFailures`}
+   */
   maxFailures?: number;
   /**
-   * Where a kernel runs: the pipeline's worker pool (`"workers"`), a pool of
-   * `numThreads` child processes (`"processes"`), the event loop (`"main"`), or
-   * a pool of yours (left open). A function always runs on the event loop.
+   * Where a kernel runs: the pipeline's worker pool (`"workers"`), a pool of `numThreads` child
+   * processes (`"processes"`), the event loop (`"main"`), or a pool of yours (left open). A
+   * function always runs on the event loop.
    *
    * @default {"workers" for a kernel, "main" for a function}
    */
   executor?: "main" | "workers" | "processes" | Pool;
   /**
-   * For a kernel on workers: move the input's buffers to the worker instead
-   * of copying them (they are detached here). `true` finds them (an
-   * `ArrayBuffer`, a typed array, or those directly inside an array or a
-   * plain object); a function lists them.
+   * For a kernel on workers: move the input's buffers to the worker instead of copying them (they
+   * are detached here). `true` finds them (an `ArrayBuffer`, a typed array, or those directly
+   * inside an array or a plain object); a function lists them.
    *
    * @default {false}
    */
@@ -77,15 +85,15 @@ export interface BuildOptions {
    */
   numThreads?: number;
   /**
-   * How many failed items each stage drops before the pipeline fails with a
-   * `PipelineFailure`; a stage's own `maxFailures` overrides it.
+   * How many failed items each stage drops before the pipeline fails with a `PipelineFailure`; a
+   * stage's own `maxFailures` overrides it.
    *
    * @default {0}
    */
   maxFailures?: number;
   /**
-   * Calls `onStats` this often (ms, above 0 and at most 2^31 - 1) while the
-   * pipeline runs, and once at its end. `Infinity`: only at the end.
+   * Calls `onStats` this often (ms, above 0 and at most 2^31 - 1) while the pipeline runs, and once
+   * at its end. `Infinity`: only at the end.
    */
   reportStatsInterval?: number;
   /** Receives the statistics (see `reportStatsInterval`). */
@@ -93,8 +101,10 @@ export interface BuildOptions {
   /** Records every task's start and end, for a Chrome trace file. */
   trace?: TraceRecorder;
   /**
-   * What the children of the pipeline's `ProcessPool` (`executor:
-   * "processes"`) may do; nothing by default.
+   * What the children of the pipeline's `ProcessPool` (`executor: "processes"`) may do; nothing by
+   * default.
+   *
+   * @default {{}}
    */
   processPermissions?: ProcessPermissions;
 }

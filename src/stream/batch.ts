@@ -36,11 +36,9 @@ export interface BatchOptions extends StageOptions {
    */
   dropLast?: boolean;
   /**
-   * Give a partial batch downstream once its first item has waited this
-   * long, so a stalled source does not hold items back. Unset or
-   * `Infinity`: wait for a full batch or the end of the stream. At most
-   * 2^31 - 1 ms (what a timer can hold); a larger finite value is a
-   * `RangeError`.
+   * Give a partial batch downstream once its first item has waited this long, so a stalled source
+   * does not hold items back. Unset or `Infinity`: wait for a full batch or the end of the stream.
+   * At most 2^31 - 1 ms (what a timer can hold); a larger finite value is a `RangeError`.
    *
    * @default {Infinity}
    */

@@ -23,24 +23,50 @@ import type { MapOptions, StageOptions } from "./types.ts";
 import type { WindowOptions } from "./window.ts";
 
 /** `StageOptions`: what every stage takes. */
-export const STAGE_OPTIONS: Schema<StageOptions> = { name: NAME, signal: SIGNAL };
+export const STAGE_OPTIONS: Schema<StageOptions> = {
+  name: { ...NAME, doc: "A name for errors and statistics.", default: "the stage's kind" },
+  signal: {
+    ...SIGNAL,
+    doc: "Aborting it stops the stage: its output errors with the reason, upstream is cancelled.",
+  },
+};
 
 /** `MapOptions` of `map`, `filter`, `flatMap`. */
 export const MAP_OPTIONS: Schema<MapOptions> = {
-  concurrency: { ...CONCURRENCY, default: "1" },
+  concurrency: {
+    ...CONCURRENCY,
+    doc: "How many tasks run at once. With `ordered: true`, a result waiting for an earlier one " +
+      "keeps its slot, so no more than this many items are held.",
+    default: "1",
+  },
   ordered: ORDERED,
-  name: NAME,
+  name: {
+    ...NAME,
+    doc: "The stage's name, used in errors, statistics and traces.",
+    default: '"map" (or "filter", "flatMap")',
+  },
   onError: ON_ERROR,
-  maxFailures: { ...MAX_FAILURES, default: "Infinity" },
-  signal: SIGNAL,
+  maxFailures: {
+    ...MAX_FAILURES,
+    doc: 'With `onError: "skip"`: how many failures are tolerated; the next one errors the stream.',
+    default: "Infinity",
+  },
+  signal: {
+    ...SIGNAL,
+    doc: "Aborting it stops the stage: its readable side errors with the reason and upstream is " +
+      "cancelled.",
+  },
 };
 
 /** `BatchOptions` of `batch`. */
 export const BATCH_OPTIONS: Schema<BatchOptions> = {
   ...STAGE_OPTIONS,
-  dropLast: DROP_LAST,
+  dropLast: { ...DROP_LAST, doc: "Drop a last batch that has fewer than `size` items." },
   maxWaitMs: durationSpec(
-    "Give a partial batch downstream once its first item has waited this long.",
+    "Give a partial batch downstream once its first item has waited this long, so a stalled " +
+      "source does not hold items back. Unset or `Infinity`: wait for a full batch or the end " +
+      "of the stream. At most 2^31 - 1 ms (what a timer can hold); a larger finite value is a " +
+      "`RangeError`.",
     ">= 0",
     "Infinity",
   ),
@@ -50,7 +76,8 @@ export const BATCH_OPTIONS: Schema<BatchOptions> = {
 export const WINDOW_OPTIONS: Schema<WindowOptions> = {
   ...STAGE_OPTIONS,
   step: {
-    doc: "How far each window moves.",
+    doc: "How far each window moves: 1 slides by one item; `step === size` cuts the stream " +
+      "into disjoint windows; a larger step skips items.",
     expected: "a positive integer",
     test: isPositiveInteger(),
     default: "1",

@@ -22,7 +22,11 @@
  * ```
  */
 export interface StageOptions {
-  /** A name for errors and statistics. Default: the stage's kind. */
+  /**
+   * A name for errors and statistics.
+   *
+   * @default {the stage's kind}
+   */
   name?: string;
   /** Aborting it stops the stage: its output errors with the reason, upstream is cancelled. */
   signal?: AbortSignal;
@@ -45,8 +49,8 @@ export interface StageOptions {
  */
 export interface MapOptions {
   /**
-   * How many tasks run at once. With `ordered: true`, a result waiting for an
-   * earlier one keeps its slot, so no more than this many items are held.
+   * How many tasks run at once. With `ordered: true`, a result waiting for an earlier one keeps its
+   * slot, so no more than this many items are held.
    *
    * @default {1}
    */
@@ -60,24 +64,26 @@ export interface MapOptions {
   /**
    * The stage's name, used in errors, statistics and traces.
    *
-   * @default {"map"} (or "filter", "flatMap")
+   * @default {"map" (or "filter", "flatMap")}
    */
   name?: string;
   /**
-   * What a failing task does: `"fail"` errors the stream with a `StageError`;
-   * `"skip"` drops the item and counts it.
+   * What a failing task does: `"fail"` errors the stream with a `StageError`; `"skip"` drops the
+   * item and counts it.
    *
-   * @default {"fail"}, or `"skip"` when `maxFailures` is given
+   * @default {"fail", or `"skip"` when `maxFailures` is given}
    */
   onError?: "fail" | "skip";
   /**
-   * With `onError: "skip"`: how many failures are tolerated; the next one
-   * errors the stream.
+   * With `onError: "skip"`: how many failures are tolerated; the next one errors the stream.
    *
    * @default {Infinity}
    */
   maxFailures?: number;
-  /** Aborting it stops the stage: its readable side errors with the reason and upstream is cancelled. */
+  /**
+   * Aborting it stops the stage: its readable side errors with the reason and upstream is
+   * cancelled.
+   */
   signal?: AbortSignal;
 }
 

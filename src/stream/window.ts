@@ -24,8 +24,8 @@ import { type Common, stageOptions, WINDOW_OPTIONS } from "./options.ts";
  */
 export interface WindowOptions extends StageOptions {
   /**
-   * How far each window moves: 1 slides by one item; `step === size` cuts
-   * the stream into disjoint windows; a larger step skips items.
+   * How far each window moves: 1 slides by one item; `step === size` cuts the stream into disjoint
+   * windows; a larger step skips items.
    *
    * @default {1}
    */

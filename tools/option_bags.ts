@@ -1,0 +1,36 @@
+// The public options interfaces whose docs come from their descriptions.
+
+import type { OptionSpec } from "../src/_internal/options.ts";
+import {
+  BATCH_OPTIONS,
+  MAP_OPTIONS,
+  STAGE_OPTIONS,
+  WINDOW_OPTIONS,
+} from "../src/stream/options.ts";
+import {
+  NATIVE_OPTIONS,
+  NATIVE_POOL_OPTIONS,
+  POOL_MAP_OPTIONS,
+  POOL_OPTIONS,
+  PROCESS_POOL_OPTIONS,
+  RUN_OPTIONS,
+} from "../src/exec/options.ts";
+import { BUILD_OPTIONS, PIPE_OPTIONS } from "../src/pipeline/options.ts";
+
+type Specs = Readonly<Record<string, OptionSpec>>;
+
+/** Interface name, the file that declares it, its description. */
+export const BAGS: readonly { file: string; name: string; schema: Specs }[] = [
+  { file: "src/stream/types.ts", name: "StageOptions", schema: STAGE_OPTIONS },
+  { file: "src/stream/types.ts", name: "MapOptions", schema: MAP_OPTIONS },
+  { file: "src/stream/batch.ts", name: "BatchOptions", schema: BATCH_OPTIONS },
+  { file: "src/stream/window.ts", name: "WindowOptions", schema: WINDOW_OPTIONS },
+  { file: "src/exec/pool_types.ts", name: "PoolOptions", schema: POOL_OPTIONS },
+  { file: "src/exec/pool_types.ts", name: "RunOptions", schema: RUN_OPTIONS },
+  { file: "src/exec/pool_types.ts", name: "PoolMapOptions", schema: POOL_MAP_OPTIONS },
+  { file: "src/exec/process_pool.ts", name: "ProcessPoolOptions", schema: PROCESS_POOL_OPTIONS },
+  { file: "src/exec/native.ts", name: "NativeOptions", schema: NATIVE_OPTIONS },
+  { file: "src/exec/native_pool.ts", name: "NativePoolOptions", schema: NATIVE_POOL_OPTIONS },
+  { file: "src/pipeline/types.ts", name: "PipeOptions", schema: PIPE_OPTIONS },
+  { file: "src/pipeline/types.ts", name: "BuildOptions", schema: BUILD_OPTIONS },
+];
