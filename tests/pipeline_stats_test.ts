@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { PipelineBuilder } from "../mod.ts";
 import {
   bottleneck,
   LatencySketch,
@@ -167,7 +168,7 @@ Deno.test("StageMeter sums the busy time and latency of overlapping tasks", () =
 Deno.test("bottleneck() names the slow middle stage", () => {
   // read fills its output: resize cannot keep up; resize's output stays empty.
   const stats = pipeline([
-    stage("read", 1, 0.9, { kind: "source" }),
+    stage("read", 1, 0.9),
     stage("resize", 0.1, 0.02),
     stage("write", 0, 0, { kind: "sink" }),
   ]);
@@ -203,7 +204,7 @@ Deno.test("renderStats() aligns a row per stage and names the bottleneck", () =>
     elapsedMs: 4000,
     done: false,
     stages: [
-      stage("read-the-files", 1, 0.95, { kind: "source", itemsOut: 1_234_567 }),
+      stage("read-the-files", 1, 0.95, { itemsIn: 1_234_567, itemsOut: 1_234_567 }),
       stage("decode-jpeg-imgs", 0.1, 0, {
         itemsIn: 1_234_567,
         itemsOut: 1_234_000,
@@ -226,7 +227,7 @@ Deno.test("renderStats() aligns a row per stage and names the bottleneck", () =>
   };
   const table = renderStats(stats);
   const lines = table.split("\n");
-  // In: the source gave 1,234,567 items in 4 s; out: the sink 2,000.
+  // In: the first stage took 1,234,567 items in 4 s; out: the sink gave 2,000.
   assert.match(lines[0]!, /running: 4\.0 s elapsed, 308,642 items\/s in, 500 items\/s out/);
   const [header, ...rest] = lines.slice(1);
   const rows = rest.slice(0, stats.stages.length);
@@ -290,4 +291,21 @@ Deno.test("StageMeter shares out time of fast buffer changes, but not a buffer t
   }
   const r = refill.report({ itemsIn: 0, itemsOut: 0, failures: 0, inFlight: 0 });
   assert(r.fullness > 0.99, `fullness ${r.fullness}`);
+});
+
+Deno.test("a pipeline reports the kind of each stage, and only the kinds it makes", async () => {
+  await using pipeline = new PipelineBuilder()
+    .addSource([1, 2, 3, 4])
+    .pipe((x: number) => x + 1)
+    .aggregate(2)
+    .disaggregate()
+    .addSink()
+    .build();
+  assert.deepEqual(await Array.fromAsync(pipeline), [2, 3, 4, 5]);
+  const kinds: PipelineStageStats["kind"][] = pipeline.stats().stages.map((s) => s.kind);
+  assert.deepEqual(kinds, ["pipe", "aggregate", "disaggregate", "sink"]);
+  // The source is not a stage: no kind names it.
+  // @ts-expect-error: "source" is not a kind
+  const source: PipelineStageStats["kind"] = "source";
+  assert.equal(kinds.includes(source), false);
 });

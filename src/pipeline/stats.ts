@@ -28,7 +28,7 @@ export interface PipelineStageStats {
   /** The stage's name. */
   name: string;
   /** What the stage does. */
-  kind: "source" | "pipe" | "aggregate" | "disaggregate" | "sink";
+  kind: "pipe" | "aggregate" | "disaggregate" | "sink";
   /** Items taken from upstream. */
   itemsIn: number;
   /** Items given downstream. */
@@ -157,8 +157,8 @@ function percent(share: number): string {
  *
  * const base = { failures: 0, inFlight: 0, concurrency: 1, busyMs: 1500, occupancy: 0, fullness: 0, buffered: 0 };
  * const stages: PipelineStageStats[] = [
- *   { ...base, name: "numbers", kind: "source", itemsIn: 0, itemsOut: 2000, latencyMs: undefined },
  *   { ...base, name: "square", kind: "pipe", itemsIn: 2000, itemsOut: 2000, latencyMs: { p50: 1, p90: 2, p99: 3 } },
+ *   { ...base, name: "sink", kind: "sink", itemsIn: 2000, itemsOut: 2000, latencyMs: undefined },
  * ];
  * const table = renderStats({ elapsedMs: 2000, done: true, stages });
  * assert.match(table, /1,000 items\/s/);
@@ -192,11 +192,10 @@ export function renderStats(stats: PipelineStats): string {
   const last = stats.stages.at(-1);
   const seconds = stats.elapsedMs / 1000;
   const rate = last !== undefined && seconds > 0 ? grouped(last.itemsOut / seconds, 0) : "-";
-  // What came in: the source's output, or the first stage's input (an
-  // aggregate stage makes the two rates differ).
+  // What came in: the first stage's input (an aggregate stage makes the
+  // rates in and out differ).
   const first = stats.stages[0];
-  const taken = first === undefined ? 0 : first.kind === "source" ? first.itemsOut : first.itemsIn;
-  const inRate = first !== undefined && seconds > 0 ? grouped(taken / seconds, 0) : "-";
+  const inRate = first !== undefined && seconds > 0 ? grouped(first.itemsIn / seconds, 0) : "-";
   const lines = [
     `pipeline ${stats.done ? "done" : "running"}: ${grouped(seconds, 1)} s elapsed, ` +
     `${inRate} items/s in, ${rate} items/s out, latency in ms`,

@@ -25,15 +25,3 @@ export interface Outlet<T> {
   /** The consumer is gone: stop producing, cancel upstream with `reason`. */
   cancel(reason: unknown): void;
 }
-
-/** A readable side that can hand its chunks over directly. */
-export interface Fusable<T> {
-  /** The producing end, or `undefined` when this stream can no longer fuse. */
-  outlet(): Outlet<T> | undefined;
-}
-
-/** A writable side that can take chunks directly. */
-export interface FusableInput<T> {
-  /** The consuming end, or `undefined` when this stream can no longer fuse. */
-  inlet(): Inlet<T> | undefined;
-}
