@@ -1,5 +1,22 @@
 import assert from "node:assert/strict";
-import { batch, filter, flatMap, map, prefetch, source, window } from "../mod.ts";
+import {
+  batch,
+  filter,
+  flatMap,
+  kernel,
+  kernelStage,
+  map,
+  native,
+  nativePool,
+  PipelineBuilder,
+  prefetch,
+  ProcessPool,
+  source,
+  TraceRecorder,
+  unbatch,
+  window,
+  WorkerPool,
+} from "../mod.ts";
 
 const id = (x: unknown) => x;
 
@@ -103,4 +120,126 @@ Deno.test("a stage made with an aborted signal errors at once with the reason", 
     map(id, { signal: AbortSignal.abort(reason) }),
   );
   await assert.rejects(Array.fromAsync(out), (error: unknown) => error === reason);
+});
+
+/** An options bag with a key its type does not have, as a caller's typo makes one. */
+function typo<T>(bag: Record<string, unknown>): T {
+  return bag as T;
+}
+
+/** What `call` throws or rejects with. */
+async function failure(call: () => unknown): Promise<unknown> {
+  try {
+    await call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("no error");
+}
+
+const square = kernel<(x: number) => number>(
+  new URL("./fixtures/kernels.ts", import.meta.url),
+  "square",
+);
+const LIBC = Deno.build.os === "darwin" ? "libSystem.dylib" : "libc.so.6";
+const ABS = { abs: { parameters: ["i32"], result: "i32" } } as const;
+
+Deno.test("a typo in any options bag is a TypeError naming the function, the key and the option meant", async () => {
+  await using workers = new WorkerPool({ size: 1 });
+  await using processes = new ProcessPool({ size: 1 });
+  await using pipeline = new PipelineBuilder().addSource([1]).addSink().build();
+  const pipeline1 = () => new PipelineBuilder().addSource([1]);
+  // [what the message starts with or names, the call, the misspelt key, the key meant]
+  const cases: [string, () => unknown, string, string][] = [
+    [
+      "Cannot create map stage",
+      () => map(id, typo({ concurency: 4 })),
+      "concurency",
+      "concurrency",
+    ],
+    [
+      "Cannot create filter stage",
+      () => filter(Boolean, typo({ orderd: false })),
+      "orderd",
+      "ordered",
+    ],
+    [
+      "Cannot create flatMap stage",
+      () => flatMap(() => [], typo({ onErorr: "skip" })),
+      "onErorr",
+      "onError",
+    ],
+    ["Cannot create batch stage", () => batch(2, typo({ droplast: true })), "droplast", "dropLast"],
+    ["Cannot create window stage", () => window(2, typo({ stpe: 1 })), "stpe", "step"],
+    ["Cannot create prefetch stage", () => prefetch(2, typo({ nmae: "ahead" })), "nmae", "name"],
+    ["Cannot create unbatch stage", () => unbatch(typo({ signl: undefined })), "signl", "signal"],
+    ["Cannot create WorkerPool", () => new WorkerPool(typo({ sise: 2 })), "sise", "size"],
+    [
+      "Cannot create ProcessPool",
+      () => new ProcessPool(typo({ permisions: {} })),
+      "permisions",
+      "permissions",
+    ],
+    ["WorkerPool.run", () => workers.run(square, 2, typo({ retires: 1 })), "retires", "retries"],
+    [
+      "ProcessPool.run",
+      () => processes.run(square, 2, typo({ signall: undefined })),
+      "signall",
+      "signal",
+    ],
+    [
+      "Cannot create pool map stage",
+      () => workers.map(square, typo({ concurency: 2 })),
+      "concurency",
+      "concurrency",
+    ],
+    [
+      "Cannot create pool map stage",
+      () => processes.map(square, typo({ retrys: 2 })),
+      "retrys",
+      "retries",
+    ],
+    [
+      "Cannot create kernel stage",
+      () => kernelStage(square, "main", typo({ concurency: 2 })),
+      "concurency",
+      "concurrency",
+    ],
+    ["Cannot open native library", () => native(LIBC, ABS, typo({ evn: "LIBC" })), "evn", "env"],
+    [
+      "Cannot open native pool",
+      () => nativePool(LIBC, ABS, typo({ thread: 2 })),
+      "thread",
+      "threads",
+    ],
+    [
+      "(pipe)",
+      () => pipeline1().pipe(id, typo({ concurency: 2 })).addSink().build(),
+      "concurency",
+      "concurrency",
+    ],
+    [
+      "(aggregate)",
+      () => pipeline1().aggregate(2, typo({ droplast: true })).addSink().build(),
+      "droplast",
+      "dropLast",
+    ],
+    ["build", () => pipeline1().addSink().build(typo({ numThread: 2 })), "numThread", "numThreads"],
+    ["Pipeline.getItem", () => pipeline.getItem(typo({ timout: 5 })), "timout", "timeout"],
+    [
+      "Cannot create TraceRecorder",
+      () => new TraceRecorder(typo({ maxEvent: 5 })),
+      "maxEvent",
+      "maxEvents",
+    ],
+  ];
+  for (const [what, call, key, meant] of cases) {
+    const error = await failure(call);
+    assert(error instanceof TypeError, `${what}: ${String(error)} should be a TypeError`);
+    assert(error.message.includes(what), `${error.message} should name ${what}`);
+    assert(
+      error.message.includes(`unknown option "${key}" (did you mean ${meant}?)`),
+      `${error.message} should suggest ${meant} for ${key}`,
+    );
+  }
 });

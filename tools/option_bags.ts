@@ -15,7 +15,7 @@ import {
   PROCESS_POOL_OPTIONS,
   RUN_OPTIONS,
 } from "../src/exec/options.ts";
-import { BUILD_OPTIONS, PIPE_OPTIONS } from "../src/pipeline/options.ts";
+import { BUILD_OPTIONS, PIPE_OPTIONS, TRACE_RECORDER_OPTIONS } from "../src/pipeline/options.ts";
 
 type Specs = Readonly<Record<string, OptionSpec>>;
 
@@ -33,4 +33,5 @@ export const BAGS: readonly { file: string; name: string; schema: Specs }[] = [
   { file: "src/exec/native_pool.ts", name: "NativePoolOptions", schema: NATIVE_POOL_OPTIONS },
   { file: "src/pipeline/types.ts", name: "PipeOptions", schema: PIPE_OPTIONS },
   { file: "src/pipeline/types.ts", name: "BuildOptions", schema: BUILD_OPTIONS },
+  { file: "src/pipeline/trace.ts", name: "TraceRecorderOptions", schema: TRACE_RECORDER_OPTIONS },
 ];

@@ -17,6 +17,7 @@ import {
 } from "../_internal/options.ts";
 import { isPool } from "../exec/kernel_stage.ts";
 import { POOL_SIZE, PROCESS_POOL_OPTIONS } from "../exec/options.ts";
+import type { TraceRecorderOptions } from "./trace.ts";
 import type { BuildOptions, PipeOptions } from "./types.ts";
 
 /** The executors a stage names by kind. */
@@ -105,5 +106,27 @@ export const BUILD_OPTIONS: Schema<BuildOptions> = {
     ...PROCESS_POOL_OPTIONS.permissions,
     doc: 'What the children of the pipeline\'s `ProcessPool` (`executor: "processes"`) may do; ' +
       "nothing by default.",
+  },
+};
+
+/** The options of `Pipeline.getItem()`. */
+export const GET_ITEM_OPTIONS: Schema<{ timeout?: number }> = {
+  timeout: durationSpec("How long to wait for an item, in milliseconds.", ">= 0", "Infinity"),
+};
+
+/** `TraceRecorderOptions` of `new TraceRecorder()`. */
+export const TRACE_RECORDER_OPTIONS: Schema<TraceRecorderOptions> = {
+  now: {
+    doc: "The clock in milliseconds.",
+    expected: "a function",
+    test: isFunction,
+    default: "() => performance.now()",
+  },
+  maxEvents: {
+    doc: "Most task and instant events kept; later ones are dropped and counted.",
+    expected: "a non-negative integer",
+    test: (v) => typeof v === "number" && Number.isInteger(v) && v >= 0,
+    default: "1_000_000",
+    numeric: true,
   },
 };

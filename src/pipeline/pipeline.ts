@@ -5,7 +5,7 @@
  */
 
 import { HOOKS, type StageHooks } from "../_internal/hooks.ts";
-import { durationExpected, isDuration, show } from "../_internal/validate.ts";
+import { checkOptions } from "../_internal/options.ts";
 import { batch } from "../stream/batch.ts";
 import { map } from "../stream/map.ts";
 import { prefetch } from "../stream/prefetch.ts";
@@ -18,6 +18,7 @@ import { kernelStage } from "../exec/kernel_stage.ts";
 import { PoolSet } from "../exec/pool_set.ts";
 import type { Plan, Step } from "./_plan.ts";
 import { PipelineEnded, PipelineFailure, PipelineTimeout } from "./errors.ts";
+import { GET_ITEM_OPTIONS } from "./options.ts";
 import type { PipelineStats } from "./stats.ts";
 import { StageMeter } from "./stage_meter.ts";
 
@@ -147,17 +148,12 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
    * @returns The item.
    * @throws {PipelineTimeout} When no item came within `timeout` (it is kept for the next call).
    * @throws {RangeError} When `timeout` is not a duration a timer can hold.
+   * @throws {TypeError} When an option is unknown or `timeout` is not a number.
    * @throws {PipelineEnded} When there are no more items.
    * @throws {PipelineFailure} When a stage failed.
    */
   async getItem(options?: { timeout?: number }): Promise<T> {
-    const timeout = options?.timeout ?? Infinity;
-    if (!isDuration(timeout, ">= 0")) {
-      const message = `Pipeline.getItem: timeout must be ${durationExpected(">= 0")}, got ${
-        show(timeout)
-      }`;
-      throw typeof timeout === "number" ? new RangeError(message) : new TypeError(message);
-    }
+    const { timeout = Infinity } = checkOptions("Pipeline.getItem", GET_ITEM_OPTIONS, options);
     const next = this.#leftover ?? this.#next();
     this.#leftover = undefined;
     let result: IteratorResult<T>;

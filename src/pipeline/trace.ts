@@ -5,6 +5,9 @@
  * @module
  */
 
+import { checkOptions } from "../_internal/options.ts";
+import { TRACE_RECORDER_OPTIONS } from "./options.ts";
+
 /**
  * One event of the Chrome trace-event format.
  *
@@ -131,16 +134,12 @@ export class TraceRecorder {
    *
    * @param options `now` and `maxEvents`.
    * @throws {RangeError} When `maxEvents` is not a non-negative integer.
+   * @throws {TypeError} When an option is unknown or has the wrong type.
    */
   constructor(options?: TraceRecorderOptions) {
-    const maxEvents = options?.maxEvents ?? 1_000_000;
-    if (!Number.isInteger(maxEvents) || maxEvents < 0) {
-      throw new RangeError(
-        `Cannot create trace recorder: maxEvents must be a non-negative integer, got ${maxEvents}`,
-      );
-    }
-    this.#now = options?.now ?? (() => performance.now());
-    this.#maxEvents = maxEvents;
+    const o = checkOptions("Cannot create TraceRecorder", TRACE_RECORDER_OPTIONS, options);
+    this.#now = o.now ?? (() => performance.now());
+    this.#maxEvents = o.maxEvents ?? 1_000_000;
     this.#origin = this.#now();
   }
 
