@@ -1,7 +1,8 @@
 // A ReadableStream that fuses with conveyor stages: `pipeThrough` into a
-// conveyor stage links the two directly, and async iteration reads from the
-// producer without a reader. Anything else (options to pipeThrough, a foreign
-// transform, a stream that already holds chunks) takes the standard path.
+// conveyor stage (whose writable is a FusableWritable) links the two
+// directly, and async iteration reads from the producer without a reader.
+// Anything else (options to pipeThrough, a foreign transform, a stream that
+// already holds chunks) takes the standard path.
 
 import type { Inlet, Outlet } from "./_port.ts";
 
@@ -21,8 +22,18 @@ export interface Consumer<T> {
   fuse(upstream: Outlet<T>): Inlet<T>;
 }
 
-/** The consumers behind conveyor writables. */
-export const consumers: WeakMap<WritableStream<never>, Consumer<never>> = new WeakMap();
+/** Where a fusable writable keeps its consumer. */
+const CONSUMER: unique symbol = Symbol("conveyor.consumer");
+
+/** A `WritableStream` that a `FusableReadable` can feed directly. */
+export class FusableWritable<T> extends WritableStream<T> {
+  readonly [CONSUMER]: Consumer<T>;
+
+  constructor(sink: UnderlyingSink<T>, consumer: Consumer<T>) {
+    super(sink);
+    this[CONSUMER] = consumer;
+  }
+}
 
 /** A `ReadableStream` that links directly to conveyor stages. */
 export class FusableReadable<T> extends ReadableStream<T> {
@@ -41,9 +52,10 @@ export class FusableReadable<T> extends ReadableStream<T> {
     transform: ReadableWritablePair<U, T>,
     options?: StreamPipeOptions,
   ): ReadableStream<U> {
-    const consumer = consumers.get(
-      transform.writable as WritableStream<never>,
-    ) as Consumer<T> | undefined;
+    const writable = transform.writable;
+    const consumer = writable instanceof FusableWritable
+      ? (writable as FusableWritable<T>)[CONSUMER]
+      : undefined;
     if (
       options === undefined && consumer !== undefined && !this.locked &&
       !transform.writable.locked && consumer.canFuse() &&

@@ -13,7 +13,7 @@
 // local queue and chunks pass by method call. Either way the room rules and
 // the error and cancel paths are the same.
 
-import { consumers, FusableReadable } from "./_fusable_readable.ts";
+import { FusableReadable, FusableWritable } from "./_fusable_readable.ts";
 import type { Inlet, Outlet } from "./_port.ts";
 import type { StageHooks } from "../_internal/hooks.ts";
 import type { StageStats, StageStream } from "./types.ts";
@@ -92,7 +92,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
         fuse: () => outlet,
       },
     );
-    this.writable = new WritableStream<I>({
+    this.writable = new FusableWritable<I>({
       start: (controller) => {
         this.#in = controller;
         controller.signal.addEventListener(
@@ -120,13 +120,12 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
         return closed;
       },
       abort: (reason) => this.#stop(reason, true, false),
-    });
-    consumers.set(this.writable as WritableStream<never>, {
+    }, {
       canFuse: () =>
         this.#upstream === undefined && this.itemsIn === 0 &&
         !this.#inputDone && !this.finished,
       fuse: (upstream) => {
-        this.#upstream = upstream as Outlet<I>;
+        this.#upstream = upstream;
         return {
           ready: () => !this.finished && this.hasRoom(),
           push: (chunk: I) => {
@@ -139,7 +138,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
             this.progress();
           },
           error: (reason) => this.#stop(reason, true, false),
-        } as Inlet<never>;
+        };
       },
     });
   }
