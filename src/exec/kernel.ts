@@ -8,31 +8,24 @@
 import { show } from "../_internal/validate.ts";
 
 /**
- * Metadata a kernel can carry for the layers above (blllib-style operations
- * read `stateful`, `batchSize` and `runInMaster`).
+ * Metadata for the front-end that runs the kernel: a plain object that
+ * `kernel()` copies and freezes, and that the pools carry without reading.
+ * Which keys mean something, and which are mistakes, is that front-end's
+ * business (it documents and checks its own).
  *
- * @example A kernel that keeps state, with eight calls in flight
+ * @example Metadata travels with the kernel, frozen
  * ```ts
  * import { kernel, type KernelMeta } from "@conveyor/core";
  * import assert from "node:assert/strict";
  *
- * const meta: KernelMeta = { stateful: true, batchSize: 8, owner: "resize" };
+ * const meta: KernelMeta = { owner: "resize", priority: 2 };
  * const k = kernel(new URL("../../tests/fixtures/kernels.ts", import.meta.url), "square", meta);
- * assert.equal(k.meta.batchSize, 8);
- * assert.equal(k.meta.owner, "resize");
+ * assert.deepEqual(k.meta, { owner: "resize", priority: 2 });
+ * assert.notEqual(k.meta, meta);
  * assert(Object.isFrozen(k.meta));
  * ```
  */
-export interface KernelMeta {
-  /** `true`: keeps state, runs in order in one worker; a number k: a sliding window of k inputs. */
-  readonly stateful?: boolean | number;
-  /** How many calls may be in flight at once. */
-  readonly batchSize?: number;
-  /** Run on the main thread instead. */
-  readonly runInMaster?: boolean;
-  /** Anything else, for the caller's own use. */
-  readonly [key: string]: unknown;
-}
+export type KernelMeta = Readonly<Record<string, unknown>>;
 
 /**
  * A reference to an export of a module: what a worker or a process imports
@@ -74,7 +67,7 @@ export interface Kernel<F extends (...args: never[]) => unknown = (...args: neve
  * @typeParam F The export's type, e.g. `typeof import("./kernels.ts").resize`.
  * @param module The module's URL.
  * @param exportName The export's name.
- * @param meta Metadata for the layers above.
+ * @param meta Metadata for the front-end that runs the kernel.
  * @returns The kernel reference.
  * @throws {TypeError} When `module` is not an absolute URL, or `exportName` or `meta` has the wrong type.
  *
