@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { kernel, Operations, StageError } from "../mod.ts";
+import { probeMeta } from "../src/operations/_meta_probe.ts";
 
 const FIXTURE = new URL("./fixtures/operation_kernels.ts", import.meta.url);
 const op = (name: string, meta?: Record<string, unknown>) => kernel(FIXTURE, name, meta);
@@ -87,9 +88,10 @@ Deno.test("invalid metadata is rejected at construction; apply twice throws", as
     );
   }
   assert.throws(() => new Operations([op("negate", { stateful: "yes" })]), TypeError);
-  for (const batchSize of [0, -2, 2.5, "4"]) {
+  for (const batchSize of [0, -2, 2.5]) {
     assert.throws(() => new Operations([op("negate", { batchSize })]), RangeError);
   }
+  assert.throws(() => new Operations([op("negate", { batchSize: "4" })]), TypeError);
   const fn = Object.assign((x: number) => x, { stateful: 0 });
   assert.throws(() => new Operations([fn]), RangeError);
   assert.throws(() => new Operations([op("negate", { runInMaster: "no" })]), TypeError);
@@ -113,4 +115,97 @@ Deno.test("an operation that throws ends the stream with an error naming it and 
   const stats = ops.stats();
   assert.equal(stats.pool?.closed, true, "the shared pool is closed");
   assert.equal(stats.dedicated[0]?.closed, true, "the dedicated worker is closed");
+});
+
+Deno.test("a typo in a kernel's meta or in the options is a TypeError that suggests the key", () => {
+  assert.throws(
+    () => new Operations([op("negate", { statefull: false })]),
+    {
+      name: "TypeError",
+      message:
+        /^Cannot create Operations: meta of kernel "negate": unknown option "statefull" \(did you mean stateful\?\)/,
+    },
+  );
+  assert.throws(() => new Operations([op("negate", { batchsize: 2 })]), /did you mean batchSize\?/);
+  assert.throws(
+    () => new Operations([op("negate")], { ncpu: 2 } as never),
+    {
+      name: "TypeError",
+      message: /^Cannot create Operations: unknown option "ncpu" \(did you mean nCpu\?\)/,
+    },
+  );
+});
+
+Deno.test("invalid metadata on a kernel's export is rejected by the constructor, before any apply", () => {
+  // A function's property, a static class field, an instance field.
+  assert.throws(() => new Operations([op("negate"), op("batchZero")]), {
+    name: "RangeError",
+    message: new RegExp(
+      `^Cannot create Operations: operation "batchZero" of ${FIXTURE.href}: ` +
+        `batchSize must be a positive integer, got 0$`,
+    ),
+  });
+  assert.throws(() => new Operations([op("StatefulYes")]), {
+    name: "TypeError",
+    message: /"StatefulYes" of .*: stateful must be true, false or a positive integer/,
+  });
+  assert.throws(() => new Operations([op("HalfBatch")]), {
+    name: "RangeError",
+    message:
+      /"HalfBatch" of .*\(an instance's fields\): batchSize must be a positive integer, got 2.5/,
+  });
+  // What the kernel's meta gives wins, but the export's own values are still checked.
+  assert.throws(() => new Operations([op("batchZero", { batchSize: 2 })]), RangeError);
+  assert.throws(() => new Operations([op("NoCall")]), /"NoCall" of .*: the class has no call/);
+  assert.throws(
+    () => new Operations([op("notAFunction")]),
+    { name: "TypeError", message: /"notAFunction" of .*: the export is not a function/ },
+  );
+  assert.throws(
+    () => new Operations([op("nosuchExport")]),
+    { name: "TypeError", message: /"nosuchExport" of .*: the module has no such export/ },
+  );
+  const missing = new URL("./fixtures/no_such_module.ts", import.meta.url);
+  assert.throws(() => new Operations([kernel(missing, "f")]), {
+    name: "TypeError",
+    message: new RegExp(
+      `^Cannot create Operations: operation "f" of ${missing.href}: importing the module failed`,
+    ),
+  });
+});
+
+Deno.test("the metadata of the exports is read at construction; a misspelt property of an export is not metadata", async () => {
+  await using ops = new Operations<number, number>([
+    op("misspelt"),
+    op("difference2Stateless"),
+    op("Add", { batchSize: 3 }),
+    op("Difference2Stateful"),
+  ]);
+  assert.deepEqual(ops.stats().operations.map((o) => [o.name, o.runs, o.meta]), [
+    ["misspelt", "dedicated worker", { stateful: true, batchSize: 1, runInMaster: false }],
+    ["difference2Stateless", "pool", { stateful: 3, batchSize: 4, runInMaster: false }],
+    ["Add", "pool", { stateful: 2, batchSize: 3, runInMaster: false }],
+    ["Difference2Stateful", "master", { stateful: true, batchSize: 1, runInMaster: true }],
+  ]);
+  assert.equal(ops.stats().pool, undefined, "no pool before apply");
+});
+
+Deno.test("a kernel module that never finishes loading times out with an error naming it", () => {
+  const module = new URL("./fixtures/operation_never_loads.ts", import.meta.url).href;
+  assert.throws(
+    () => probeMeta("Cannot create Operations", [{ module, exportName: "never" }], 200),
+    {
+      name: "Error",
+      message: new RegExp(`did not load within 200 ms .*"never" of ${module}`),
+    },
+  );
+});
+
+Deno.test("two Operations with the same stateful class on the main thread keep separate state", async () => {
+  const inputs = [3, 1, 4, 1, 5];
+  const expected = [1, 0, 1];
+  await using first = new Operations<number, number>([op("Difference2Stateful")]);
+  await using second = new Operations<number, number>([op("Difference2Stateful")]);
+  assert.deepEqual(await Array.fromAsync(first.apply(inputs)), expected);
+  assert.deepEqual(await Array.fromAsync(second.apply(inputs)), expected);
 });

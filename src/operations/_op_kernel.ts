@@ -1,25 +1,40 @@
-// The kernel every Operations worker runs: it calls an operation by module
-// and export name. An export that is a class is instantiated once per worker
-// and called through its `call` method, so its state lives in that instance.
+// The kernel every Operations kernel stage runs: it calls an operation by
+// module and export name. An export that is a class is instantiated once per
+// worker and called through its `call` method, so its state lives in that
+// instance. On the main thread, where a worker's one instance would be
+// shared by every Operations, each operation brings its own `home`.
+
+/** Where an operation on the main thread keeps its own callable. */
+export interface Home {
+  call?: Promise<(input: unknown) => unknown>;
+}
 
 /** One call of an operation. */
 export interface Invocation {
   module: string;
   name: string;
   input: unknown;
+  /** On the main thread: the operation's own instance, made at its first call. */
+  home?: Home;
 }
 
 const loaded = new Map<string, Promise<(input: unknown) => unknown>>();
 
 /** The operation `name` of `module` as a function (a class: one instance's `call`). */
+export async function makeOperation(
+  module: string,
+  name: string,
+): Promise<(input: unknown) => unknown> {
+  const namespace = await import(module) as Record<string, unknown>;
+  return asCallable(namespace[name], `"${name}" of ${module}`);
+}
+
+/** The operation `name` of `module`, made once in this worker. */
 export function loadOperation(module: string, name: string): Promise<(input: unknown) => unknown> {
   const key = `${module}#${name}`;
   let fn = loaded.get(key);
   if (fn === undefined) {
-    fn = (async () => {
-      const namespace = await import(module) as Record<string, unknown>;
-      return asCallable(namespace[name], `"${name}" of ${module}`);
-    })();
+    fn = makeOperation(module, name);
     loaded.set(key, fn);
   }
   return fn;
@@ -44,6 +59,9 @@ export function isClass(fn: unknown): boolean {
 }
 
 /** Runs one call (the kernel). */
-export async function invoke({ module, name, input }: Invocation): Promise<unknown> {
-  return await (await loadOperation(module, name))(input);
+export async function invoke({ module, name, input, home }: Invocation): Promise<unknown> {
+  const call = home === undefined
+    ? loadOperation(module, name)
+    : (home.call ??= makeOperation(module, name));
+  return await (await call)(input);
 }

@@ -23,4 +23,4 @@ export {
   type OperationsOptions,
   type OperationsStats,
 } from "./operations.ts";
-export type { OpMeta } from "./_op_meta.ts";
+export type { OpMeta } from "./options.ts";

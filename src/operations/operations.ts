@@ -4,23 +4,26 @@
  * @module
  */
 
+import { checkOptions } from "../_internal/options.ts";
+import { show } from "../_internal/validate.ts";
 import { filter } from "../stream/filter.ts";
 import { map } from "../stream/map.ts";
 import { source } from "../stream/source.ts";
 import { window } from "../stream/window.ts";
-import * as check from "../_internal/validate.ts";
 import { isKernel, type Kernel, kernel } from "../exec/kernel.ts";
+import { type Executor, kernelStage } from "../exec/kernel_stage.ts";
 import type { PoolStats } from "../exec/pool_types.ts";
 import { WorkerPool } from "../exec/worker_pool.ts";
-import { asCallable, type invoke, isClass } from "./_op_kernel.ts";
-import { type OpMeta, readMeta, withDefaults } from "./_op_meta.ts";
+import { probeMeta } from "./_meta_probe.ts";
+import type { Invocation, invoke } from "./_op_kernel.ts";
+import { OP_META, OPERATIONS_OPTIONS, type OpMeta, readMeta, withDefaults } from "./options.ts";
 
 /**
  * An operation: a kernel (a module export: a function, or a class whose
  * instances are called through `call(input)`), or a plain function, which
  * runs on the main thread. Metadata (`stateful`, `batchSize`,
  * `runInMaster`) comes from `kernel(url, name, meta)` or from properties of
- * the function or class.
+ * the function, the class or its instances; what the meta gives wins.
  *
  * @example A kernel in the workers, then a function on the main thread
  * ```ts
@@ -88,9 +91,9 @@ export interface OperationsOptions {
  * ```
  */
 export interface OperationsStats {
-  /** Per operation: its name and where it runs. */
+  /** Per operation: its name, where it runs and its metadata. */
   operations: { name: string; runs: "master" | "dedicated worker" | "pool"; meta: OpMeta }[];
-  /** The shared pool of the stateless operations, once made. */
+  /** The shared pool of the stateless operations, once made (by `apply`). */
   pool: PoolStats | undefined;
   /** The dedicated workers of the stateful kernels. */
   dedicated: PoolStats[];
@@ -101,8 +104,7 @@ const INVOKE = kernel<typeof invoke>(new URL("./_op_kernel.ts", import.meta.url)
 interface Planned {
   op: Operation;
   name: string;
-  /** Metadata given up front (kernel meta, function properties). */
-  given: Partial<OpMeta>;
+  meta: OpMeta;
 }
 
 /**
@@ -114,6 +116,11 @@ interface Planned {
  * `runInMaster` runs it on the main thread, in order. An operation that
  * returns `undefined` gives no output for that input (a stateful operation
  * still warming up).
+ *
+ * The constructor reads every operation's metadata, including what a
+ * kernel's export carries: it imports the kernels' modules in a worker of
+ * its own, and waits for it (up to 30 s), so that a module that fails to
+ * load, a missing export or an invalid value is an error here.
  *
  * @typeParam I The input type.
  * @typeParam O The output type.
@@ -134,56 +141,55 @@ interface Planned {
  */
 export class Operations<I, O> implements AsyncDisposable {
   readonly #planned: Planned[];
-  readonly #nCpu: number | undefined;
-  #metas: OpMeta[] = [];
+  readonly #nCpu: number;
   #pool: WorkerPool | undefined;
   readonly #dedicated: WorkerPool[] = [];
   #applied = false;
   #closing: Promise<void> | undefined;
 
   /**
-   * Checks the operations and their metadata.
+   * Checks the operations and reads their metadata: the kernels' meta, the
+   * functions' properties, and what the kernels' exports carry (their
+   * modules are imported in a short-lived worker while this waits).
    *
    * @param ops The operations, in order.
    * @param options `nCpu`.
-   * @throws {TypeError} When an operation is neither a kernel nor a function, or `stateful` or `runInMaster` has the wrong type.
+   * @throws {TypeError} When an operation is neither a kernel nor a function, a kernel's module fails to import or lacks the export, a key of a kernel's meta or of `options` is unknown, or `stateful` or `runInMaster` has the wrong type.
    * @throws {RangeError} When `stateful`, `batchSize` or `nCpu` is out of range.
+   * @throws {Error} When the kernels' modules do not load within 30 s.
    */
   constructor(ops: readonly Operation[], options?: OperationsOptions) {
+    const what = "Cannot create Operations";
     if (!Array.isArray(ops) || ops.length === 0) {
-      throw new TypeError(
-        `Cannot create Operations: expected a non-empty array of operations, got ${
-          check.show(ops)
-        }`,
-      );
+      throw new TypeError(`${what}: expected a non-empty array of operations, got ${show(ops)}`);
     }
-    const o = check.optionsBag("Operations", options);
-    this.#nCpu = o.nCpu === undefined
-      ? undefined
-      : check.positiveInteger("Operations", "nCpu", o.nCpu);
-    this.#planned = ops.map((op, i) => {
+    const o = checkOptions(what, OPERATIONS_OPTIONS, options);
+    const given = ops.map((op, i): { name: string; meta: Partial<OpMeta> } => {
       if (isKernel(op)) {
         const name = op.exportName;
-        return {
-          op,
-          name,
-          given: readMeta(`Cannot create Operations: operation "${name}"`, op.meta),
-        };
+        return { name, meta: checkOptions(`${what}: meta of kernel "${name}"`, OP_META, op.meta) };
       }
       if (typeof op !== "function") {
         throw new TypeError(
-          `Cannot create Operations: operation ${i + 1} must be a kernel or a function, got ${
-            check.show(op)
-          }`,
+          `${what}: operation ${i + 1} must be a kernel or a function, got ${show(op)}`,
         );
       }
       const name = op.name || `operation ${i + 1}`;
-      const given = readMeta(
-        `Cannot create Operations: operation "${name}"`,
-        op as unknown as Record<string, unknown>,
-      );
-      return { op, name, given };
+      return { name, meta: readMeta(`${what}: operation "${name}"`, op) };
     });
+    const kernels = ops.filter(isKernel);
+    const found = probeMeta(what, kernels);
+    let k = 0;
+    this.#planned = ops.map((op, i) => {
+      const { name, meta } = given[i]!;
+      const own = isKernel(op) ? found[k++]! : {};
+      return { op, name, meta: withDefaults({ ...own, ...meta }) };
+    });
+    const dedicated =
+      this.#planned.filter(({ op, meta }) =>
+        isKernel(op) && meta.stateful === true && !meta.runInMaster
+      ).length;
+    this.#nCpu = o.nCpu ?? Math.max(1, navigator.hardwareConcurrency - dedicated);
   }
 
   /**
@@ -198,20 +204,17 @@ export class Operations<I, O> implements AsyncDisposable {
     if (this.#applied) throw new Error("Operations.apply() can be called only once");
     this.#applied = true;
     let reader: ReadableStreamDefaultReader<O> | undefined;
-    const fail = async (error: unknown) => {
-      await this.close();
-      throw error;
-    };
     return new ReadableStream<O>({
       pull: async (controller) => {
         try {
-          reader ??= (await this.#chain(inputs)).getReader();
+          reader ??= this.#chain(inputs).getReader();
           const { done, value } = await reader.read();
           if (!done) return controller.enqueue(value);
           await this.close();
           controller.close();
         } catch (error) {
-          await fail(error);
+          await this.close();
+          throw error;
         }
       },
       cancel: async (reason) => {
@@ -222,15 +225,16 @@ export class Operations<I, O> implements AsyncDisposable {
   }
 
   /**
-   * Where each operation runs, and the pools' counters.
+   * Where each operation runs, its metadata, and the pools' counters.
    *
-   * @returns A snapshot (operations are placed once `apply` starts).
+   * @returns A snapshot: the operations are placed by the constructor, the
+   *   pools are made when `apply` starts.
    */
   stats(): OperationsStats {
     return {
-      operations: this.#metas.map((meta, i) => ({
-        name: this.#planned[i]!.name,
-        runs: meta.runInMaster || !isKernel(this.#planned[i]!.op)
+      operations: this.#planned.map(({ op, name, meta }) => ({
+        name,
+        runs: meta.runInMaster || !isKernel(op)
           ? "master"
           : meta.stateful === true
           ? "dedicated worker"
@@ -259,66 +263,53 @@ export class Operations<I, O> implements AsyncDisposable {
     return this.close();
   }
 
-  // Reads the metadata of every operation, places it, and chains the stages.
-  async #chain(
-    inputs: Iterable<I> | AsyncIterable<I> | ReadableStream<I>,
-  ): Promise<ReadableStream<O>> {
-    this.#metas = await Promise.all(this.#planned.map((p) => this.#meta(p)));
-    const dedicated =
-      this.#metas.filter((m, i) =>
-        m.stateful === true && !m.runInMaster && isKernel(this.#planned[i]!.op)
-      ).length;
-    const nCpu = this.#nCpu ?? Math.max(1, navigator.hardwareConcurrency - dedicated);
+  // Chains the stages: per operation its windows, its calls, and a filter
+  // that drops the undefined outputs.
+  #chain(inputs: Iterable<I> | AsyncIterable<I> | ReadableStream<I>): ReadableStream<O> {
     let stream = source(inputs) as ReadableStream<unknown>;
-    for (const [i, { op, name }] of this.#planned.entries()) {
-      const meta = this.#metas[i]!;
-      let call: (input: unknown) => unknown;
-      let concurrency = meta.batchSize;
-      if (meta.runInMaster || !isKernel(op)) {
-        call = isKernel(op) ? await this.#local(op) : op as (input: unknown) => unknown;
-        if (meta.runInMaster || meta.stateful === true) concurrency = 1;
-      } else {
-        let pool: WorkerPool;
-        if (meta.stateful === true) {
-          pool = new WorkerPool({ size: 1, name: `operation-${name}` });
-          this.#dedicated.push(pool);
-        } else {
-          pool = this.#pool ??= new WorkerPool({ size: nCpu, name: "operations" });
-        }
-        const { module, exportName } = op;
-        call = (input) => pool.run(INVOKE, { module, name: exportName, input });
-      }
+    for (const { op, name, meta } of this.#planned) {
       if (typeof meta.stateful === "number") stream = stream.pipeThrough(window(meta.stateful));
-      stream = stream
-        .pipeThrough(map(call, { concurrency, name }))
-        .pipeThrough(filter((x: unknown) => x !== undefined, { name: `${name} (outputs)` }));
+      stream = isKernel(op) ? this.#kernel(stream, op, name, meta) : stream.pipeThrough(
+        map(op as (input: unknown) => unknown, {
+          concurrency: meta.stateful === true || meta.runInMaster ? 1 : meta.batchSize,
+          name,
+        }),
+      );
+      stream = stream.pipeThrough(
+        filter((x: unknown) => x !== undefined, { name: `${name} (outputs)` }),
+      );
     }
     return stream as ReadableStream<O>;
   }
 
-  // Given metadata, completed from the export's own properties.
-  async #meta(p: Planned): Promise<OpMeta> {
-    if (!isKernel(p.op)) return withDefaults(p.given);
-    const namespace = await import(p.op.module) as Record<string, unknown>;
-    const value = namespace[p.op.exportName];
-    const what = `Operation "${p.name}" of ${p.op.module}`;
-    if (typeof value !== "function") {
-      throw new TypeError(`${what}: the export is not a function or a class, got ${typeof value}`);
+  // A kernel's stage: its inputs become calls of the operation (a class is
+  // instantiated once where it runs) that the kernel stage runs on the main
+  // thread, in a dedicated worker or on the shared pool.
+  #kernel(
+    stream: ReadableStream<unknown>,
+    { module, exportName }: Kernel,
+    name: string,
+    meta: OpMeta,
+  ): ReadableStream<unknown> {
+    let executor: Executor;
+    let invocation: (input: unknown) => Invocation;
+    if (meta.runInMaster) {
+      executor = "main";
+      const home = {};
+      invocation = (input) => ({ module, name: exportName, input, home });
+    } else {
+      if (meta.stateful === true) {
+        const dedicated = new WorkerPool({ size: 1, name: `operation-${name}` });
+        this.#dedicated.push(dedicated);
+        executor = dedicated;
+      } else {
+        executor = this.#pool ??= new WorkerPool({ size: this.#nCpu, name: "operations" });
+      }
+      invocation = (input) => ({ module, name: exportName, input });
     }
-    let found = readMeta(what, value as unknown as Record<string, unknown>);
-    if (isClass(value)) {
-      // Instance variables, as blllib reads them.
-      found = { ...found, ...readMeta(what, new (value as new () => Record<string, unknown>)()) };
-    }
-    return withDefaults({ ...found, ...p.given });
-  }
-
-  // A kernel that runs on the main thread.
-  async #local(k: Kernel): Promise<(input: unknown) => unknown> {
-    const namespace = await import(k.module) as Record<string, unknown>;
-    if (!(k.exportName in namespace)) {
-      throw new TypeError(`Operation "${k.exportName}": module ${k.module} has no such export`);
-    }
-    return asCallable(namespace[k.exportName], `"${k.exportName}" of ${k.module}`);
+    const concurrency = meta.runInMaster ? 1 : meta.batchSize;
+    return stream
+      .pipeThrough(map(invocation, { name: `${name} (calls)` }))
+      .pipeThrough(kernelStage(INVOKE, executor, { concurrency, name }));
   }
 }
