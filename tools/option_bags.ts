@@ -16,6 +16,7 @@ import {
   RUN_OPTIONS,
 } from "../src/exec/options.ts";
 import { BUILD_OPTIONS, PIPE_OPTIONS, TRACE_RECORDER_OPTIONS } from "../src/pipeline/options.ts";
+import { OP_META, OPERATIONS_OPTIONS } from "../src/operations/options.ts";
 
 type Specs = Readonly<Record<string, OptionSpec>>;
 
@@ -34,4 +35,6 @@ export const BAGS: readonly { file: string; name: string; schema: Specs }[] = [
   { file: "src/pipeline/types.ts", name: "PipeOptions", schema: PIPE_OPTIONS },
   { file: "src/pipeline/types.ts", name: "BuildOptions", schema: BUILD_OPTIONS },
   { file: "src/pipeline/trace.ts", name: "TraceRecorderOptions", schema: TRACE_RECORDER_OPTIONS },
+  { file: "src/operations/options.ts", name: "OpMeta", schema: OP_META },
+  { file: "src/operations/operations.ts", name: "OperationsOptions", schema: OPERATIONS_OPTIONS },
 ];

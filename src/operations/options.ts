@@ -27,8 +27,8 @@ import type { OperationsOptions } from "./operations.ts";
  */
 export interface OpMeta {
   /**
-   * `true`: in order, in one dedicated worker (its state kept there);
-   * `false`: in parallel; k: sliding windows of k inputs, then in parallel.
+   * `true`: in order, in one dedicated worker (its state kept there); `false`: in parallel; k:
+   * sliding windows of k inputs, then in parallel.
    *
    * @default {true}
    */
@@ -51,7 +51,7 @@ export interface OpMeta {
 export const OP_META: Schema<OpMeta> = {
   stateful: {
     doc:
-      "true: in order, in one dedicated worker; false: in parallel; k: sliding windows of k inputs, then in parallel.",
+      "`true`: in order, in one dedicated worker (its state kept there); `false`: in parallel; k: sliding windows of k inputs, then in parallel.",
     expected: "true, false or a positive integer window size",
     test: (v) => isBoolean(v) || isPositiveInteger()(v),
     default: "true",
