@@ -18,7 +18,7 @@ export type PoolKind = "workers" | "processes";
  *
  * @example A worker pool made when first asked for, closed with the set
  * ```ts
- * import { PoolSet } from "@conveyor/core/exec";
+ * import { PoolSet } from "./pool_set.ts";
  * import assert from "node:assert/strict";
  *
  * await using pools = new PoolSet({ name: "job", size: 2 });
