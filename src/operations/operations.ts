@@ -177,7 +177,7 @@ export class Operations<I, O> implements AsyncDisposable {
       const name = op.name || `operation ${i + 1}`;
       return { name, meta: readMeta(`${what}: operation "${name}"`, op) };
     });
-    const kernels = ops.filter(isKernel);
+    const kernels = ops.filter(isKernel).map(({ module, exportName }) => ({ module, exportName }));
     const found = probeMeta(what, kernels);
     let k = 0;
     this.#planned = ops.map((op, i) => {
