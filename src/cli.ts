@@ -40,7 +40,7 @@ import { bottleneck, type PipelineStats, renderStats } from "./pipeline/stats.ts
 import { buildFromSpec, type BuildFromSpecOptions } from "./config/build_from_spec.ts";
 import { validateSpec } from "./config/parse_spec.ts";
 import type { PipelineSpec } from "./config/spec.ts";
-import { overwriteError } from "./config/_same_file.ts";
+import { overwriteError } from "./config/same_file.ts";
 import { GRACE_MS, Interrupts } from "./_cli_interrupt.ts";
 import { Progress } from "./_cli_progress.ts";
 
@@ -161,7 +161,7 @@ export async function main(args: readonly string[]): Promise<number> {
 function describe(spec: PipelineSpec): string {
   const stages = spec.stages.map((s) =>
     s.kind === "map"
-      ? `${s.name} on ${s.target}`
+      ? `${s.name} on ${s.executor}`
       : s.kind === "aggregate"
       ? `aggregate ${s.size}`
       : s.kind
@@ -195,7 +195,7 @@ async function run(spec: PipelineSpec, args: Args): Promise<number> {
   const view: { progress?: Progress | undefined } = {};
   const options: BuildFromSpecOptions = {
     onStats: (stats: PipelineStats) => {
-      if (stats.done || spec.options.statsInterval === undefined) return;
+      if (stats.done || spec.options.reportStatsInterval === undefined) return;
       view.progress?.clear();
       err(`${renderStats(stats)}\n`);
     },

@@ -3,45 +3,8 @@
 // while a kernel blocks the main thread.
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { MAX_STAGES } from "../src/config/_parse_spec.ts";
-
-const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
-const FIXTURES = new URL("./fixtures/", import.meta.url);
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A temporary folder with the fixture kernels and the given files. */
-async function folder(files: Record<string, string>): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "conveyor_cli_faults_" });
-  for (const name of ["cli_kernels.ts", "cli_fault_kernels.ts"]) {
-    await Deno.copyFile(new URL(name, FIXTURES), `${dir}/${name}`);
-  }
-  for (const [name, text] of Object.entries(files)) {
-    await Deno.writeTextFile(`${dir}/${name}`, text);
-  }
-  return dir;
-}
-
-function command(dir: string, args: string[]): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", CLI, ...args],
-    cwd: dir,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-async function cli(dir: string, args: string[]): Promise<Ran> {
-  const output = await command(dir, args).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
-}
+import { CLI, cli, command, exists, inFolder } from "./_cli.ts";
 
 /** No stack trace: no `    at ` line, no "Uncaught". */
 function assertNoStackTrace(text: string): void {
@@ -65,10 +28,9 @@ Deno.test("cli run exits 1 when the url sink's server answers before it has the 
     );
     const url = `http://127.0.0.1:${server.addr.port}/ingest`;
     // A source the pipeline cannot drain before the answer comes.
-    const dir = await folder({
+    await inFolder({
       "spec.yaml": `source: { range: 1000000000000 }\nstages: []\nsink: { url: "${url}" }\n`,
-    });
-    try {
+    }, async (dir) => {
       const ran = await cli(dir, ["run", "spec.yaml", "--no-progress", "--no-stats"]);
       assert.equal(ran.code, 1, ran.stderr);
       const said = ran.stderr.match(
@@ -78,9 +40,7 @@ Deno.test("cli run exits 1 when the url sink's server answers before it has the 
       assert.equal(said[1], url);
       assert.ok(Number(said[2]) < 1e12);
       assertNoStackTrace(ran.stderr);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   }
 });
 
@@ -89,10 +49,9 @@ Deno.test("cli run names the url when the url sink's connection is refused", asy
   const port = listener.addr.port;
   listener.close(); // nothing listens there now
   const url = `http://127.0.0.1:${port}/ingest`;
-  const dir = await folder({
+  await inFolder({
     "spec.yaml": `source: { range: 10 }\nstages: []\nsink: { url: "${url}" }\n`,
-  });
-  try {
+  }, async (dir) => {
     const ran = await cli(dir, ["run", "spec.yaml", "--no-progress", "--no-stats"]);
     assert.equal(ran.code, 1, ran.stderr);
     assert.match(
@@ -100,23 +59,20 @@ Deno.test("cli run names the url when the url sink's connection is refused", asy
       new RegExp(`^error: POST ${url.replaceAll(".", "\\.")} failed: .*refused`, "mi"),
     );
     assertNoStackTrace(ran.stderr);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("cli validate and run reject a spec whose sink is its source, exit 2, naming both, and the file is intact", async () => {
   const input = "1\n2\n3\n";
-  const dir = await folder({
+  await inFolder({
     "in.jsonl": input,
     "same.yaml": "source: { jsonl: ./in.jsonl }\nstages: []\nsink: { jsonl: ./in.jsonl }\n",
     "link.yaml":
       "source: { jsonl: ./link.jsonl }\nstages: []\nsink: { text: ./data/../in.jsonl }\n",
     "glob.yaml": 'source: { glob: "./*.jsonl" }\nstages: []\nsink: { text: ./out.jsonl }\n',
-  });
-  await Deno.mkdir(`${dir}/data`);
-  await Deno.symlink(`${dir}/in.jsonl`, `${dir}/link.jsonl`);
-  try {
+  }, async (dir) => {
+    await Deno.mkdir(`${dir}/data`);
+    await Deno.symlink(`${dir}/in.jsonl`, `${dir}/link.jsonl`);
     const cases = [
       ["same.yaml", "3:16", `sink.jsonl ${dir}/in.jsonl`, `source.jsonl \\(${dir}/in.jsonl\\)`],
       ["link.yaml", "3:15", `sink.text ${dir}/in.jsonl`, `source.jsonl \\(${dir}/link.jsonl\\)`],
@@ -142,19 +98,16 @@ Deno.test("cli validate and run reject a spec whose sink is its source, exit 2, 
       }
     }
     assert.equal(await Deno.readTextFile(`${dir}/in.jsonl`), input);
-    assert.equal(await Deno.stat(`${dir}/out.jsonl`).then(() => true, () => false), false);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    assert.equal(await exists(`${dir}/out.jsonl`), false);
+  });
 });
 
 Deno.test("cli run refuses a file sink that standard input reads, exit 2, and the file is intact", async () => {
   const input = "1\n2\n3\n";
-  const dir = await folder({
+  await inFolder({
     "out.jsonl": input,
     "spec.yaml": "source: { stdin: jsonl }\nstages: []\nsink: { jsonl: ./out.jsonl }\n",
-  });
-  try {
+  }, async (dir) => {
     const output = await new Deno.Command("sh", {
       args: ["-c", `exec "$0" run --quiet -A "$1" run spec.yaml < out.jsonl`, Deno.execPath(), CLI],
       cwd: dir,
@@ -170,9 +123,7 @@ Deno.test("cli run refuses a file sink that standard input reads, exit 2, and th
       ),
     );
     assert.equal(await Deno.readTextFile(`${dir}/out.jsonl`), input);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("cli exits 2 with a position on hostile specs, never with a stack trace", async () => {
@@ -209,8 +160,7 @@ Deno.test("cli exits 2 with a position on hostile specs, never with a stack trac
     ],
   ];
   for (const [text, at, message] of cases) {
-    const dir = await folder({ "spec.yaml": text });
-    try {
+    await inFolder({ "spec.yaml": text }, async (dir) => {
       for (const command of ["validate", "run"]) {
         const ran = await cli(dir, [command, "spec.yaml", "--no-progress"]);
         const what = `${command} ${text.slice(0, 40)}: ${ran.stderr}`;
@@ -220,20 +170,17 @@ Deno.test("cli exits 2 with a position on hostile specs, never with a stack trac
         assert.match(first, message);
         assertNoStackTrace(ran.stderr);
       }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   }
 });
 
 Deno.test("cli run refuses a --trace file whose folder does not exist before the run starts", async () => {
-  const dir = await folder({
+  await inFolder({
     "in.jsonl": "1\n2\n",
     "spec.yaml":
       "source: { jsonl: ./in.jsonl }\nstages:\n  - map: ./cli_fault_kernels.ts#readNow\n" +
-      "    target: main\nsink: { jsonl: ./out.jsonl }\n",
-  });
-  try {
+      "    executor: main\nsink: { jsonl: ./out.jsonl }\n",
+  }, async (dir) => {
     const ran = await cli(dir, ["run", "spec.yaml", "--trace", "no/such/folder/trace.json"]);
     assert.equal(ran.code, 2, ran.stderr);
     assert.equal(
@@ -241,14 +188,12 @@ Deno.test("cli run refuses a --trace file whose folder does not exist before the
       `error: --trace no/such/folder/trace.json: the folder ${dir}/no/such/folder does not exist; ` +
         "nothing ran\n",
     );
-    assert.equal(await Deno.stat(`${dir}/out.jsonl`).then(() => true, () => false), false);
+    assert.equal(await exists(`${dir}/out.jsonl`), false);
     const ontoInput = await cli(dir, ["run", "spec.yaml", "--trace", "in.jsonl"]);
     assert.equal(ontoInput.code, 2, ontoInput.stderr);
     assert.match(ontoInput.stderr, /--trace .*in\.jsonl is also read by source\.jsonl/);
     assert.equal(await Deno.readTextFile(`${dir}/in.jsonl`), "1\n2\n");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 // ---- Ctrl-C ----
@@ -334,16 +279,16 @@ function rows(dir: string, n: number): string {
 const BLOCKING_SPEC = `source: { jsonl: ./rows.jsonl }
 stages:
   - map: ./cli_fault_kernels.ts#gate
-    target: main
+    executor: main
     concurrency: 2
-    order: completion
+    outputOrder: completion
   - map: ./cli_fault_kernels.ts#holdChild
-    target: processes
+    executor: processes
     concurrency: 2
 sink: { jsonl: ./out.jsonl }
 options:
   numThreads: 2
-  permissions: { write: [./] }
+  processPermissions: { write: [./] }
 `;
 
 /**
@@ -356,33 +301,31 @@ async function interrupted(
   interrupt: (cli: Deno.ChildProcess, stderr: Watched, children: number[]) => Promise<void>,
   args: string[] = ["--no-progress"],
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "conveyor_cli_sigint_" });
-  await Deno.copyFile(new URL("cli_fault_kernels.ts", FIXTURES), `${dir}/cli_fault_kernels.ts`);
-  await Deno.writeTextFile(`${dir}/rows.jsonl`, rows(dir, 20));
-  await Deno.writeTextFile(`${dir}/spec.yaml`, spec);
-  const child = command(dir, ["run", "spec.yaml", ...args]).spawn();
-  const stderr = new Watched(child.stderr);
-  const stdout = new Response(child.stdout).text();
-  let children: number[] = [];
-  try {
-    await stderr.until(ready);
-    children = descendants(child.pid);
-    await interrupt(child, stderr, children);
-  } finally {
-    // Whatever is left, also after a failure: the CLI and every process below it.
-    const left = new Set([...descendants(child.pid), ...children, child.pid]);
-    for (const pid of left) {
-      try {
-        if (alive(pid)) Deno.kill(pid, "SIGKILL");
-      } catch {
-        // Gone already.
+  await inFolder({ "spec.yaml": spec }, async (dir) => {
+    await Deno.writeTextFile(`${dir}/rows.jsonl`, rows(dir, 20));
+    const child = command(dir, ["run", "spec.yaml", ...args]).spawn();
+    const stderr = new Watched(child.stderr);
+    const stdout = new Response(child.stdout).text();
+    let children: number[] = [];
+    try {
+      await stderr.until(ready);
+      children = descendants(child.pid);
+      await interrupt(child, stderr, children);
+    } finally {
+      // Whatever is left, also after a failure: the CLI and every process below it.
+      const left = new Set([...descendants(child.pid), ...children, child.pid]);
+      for (const pid of left) {
+        try {
+          if (alive(pid)) Deno.kill(pid, "SIGKILL");
+        } catch {
+          // Gone already.
+        }
       }
+      await child.status;
+      await stderr.done;
+      await stdout;
     }
-    await child.status;
-    await stderr.done;
-    await stdout;
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 Deno.test("cli run: Ctrl-C while a kernel blocks the main thread ends the run after the grace period, exit 130, no child left", async () => {
@@ -416,10 +359,11 @@ Deno.test("cli run: Ctrl-C with the main thread free stops the run, prints the s
   const spec = `source: { jsonl: ./rows.jsonl }
 stages:
   - map: ./cli_fault_kernels.ts#passOn
-    target: processes
+    executor: processes
+    outputOrder: input
     name: pass
   - map: ./cli_fault_kernels.ts#waitMain
-    target: main
+    executor: main
 sink: { jsonl: ./out.jsonl }
 options: { numThreads: 2 }
 `;

@@ -1,55 +1,25 @@
 // The command line, run as a subprocess on specs in a temporary folder.
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
+import { cli, exists, inFolder } from "./_cli.ts";
 
-const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
-const KERNELS = new URL("./fixtures/cli_kernels.ts", import.meta.url);
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A temporary folder with the kernels, a JSON-lines input of `rows` rows and `spec.yaml`. */
-async function folder(spec: string, rows = 0): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "conveyor_cli_" });
-  await Deno.copyFile(KERNELS, `${dir}/cli_kernels.ts`);
+/** A spec and a JSON-lines input of `rows` rows `{ id, value: id + 1 }`. */
+function files(spec: string, rows = 0): Record<string, string> {
   const input = Array.from(
     { length: rows },
     (_, id) => `${JSON.stringify({ id, value: id + 1 })}\n`,
   );
-  await Deno.writeTextFile(`${dir}/input.jsonl`, input.join(""));
-  await Deno.writeTextFile(`${dir}/spec.yaml`, spec);
-  return dir;
-}
-
-async function cli(dir: string, args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", CLI, ...args],
-    cwd: dir,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
+  return { "spec.yaml": spec, "input.jsonl": input.join("") };
 }
 
 const ENRICH_SPEC = `source:
   jsonl: ./input.jsonl
 stages:
   - map: ./cli_kernels.ts#enrich
-    target: workers
+    executor: workers
     concurrency: 4
-    order: input
+    outputOrder: input
 sink:
   jsonl: ./out.jsonl
 options:
@@ -57,24 +27,26 @@ options:
 `;
 
 Deno.test("cli run writes every item of a JSON-lines file through a worker kernel, in order", async () => {
-  const dir = await folder(ENRICH_SPEC, 200);
-  const marker = `${dir}/marker.txt`;
-  const ran = await cli(dir, ["run", "spec.yaml", "--no-progress"], {
-    CONVEYOR_CLI_MARKER: marker,
+  await inFolder(files(ENRICH_SPEC, 200), async (dir) => {
+    const marker = `${dir}/marker.txt`;
+    const ran = await cli(dir, ["run", "spec.yaml", "--no-progress"], {
+      CONVEYOR_CLI_MARKER: marker,
+    });
+    assert.equal(ran.code, 0, ran.stderr);
+    // The marker works: a spec that runs loads the module and calls the kernel.
+    const calls = (await Deno.readTextFile(marker)).split("\n").filter((l) =>
+      l.startsWith("enrich")
+    );
+    assert.equal(calls.length, 200);
+    const lines = (await Deno.readTextFile(`${dir}/out.jsonl`)).split("\n");
+    assert.equal(lines.pop(), "");
+    assert.equal(lines.length, 200);
+    lines.forEach((line, id) => {
+      assert.deepEqual(JSON.parse(line), { id, square: (id + 1) ** 2, tag: `row-${id}` });
+    });
+    assert.match(ran.stderr, /stage\s+kind/);
+    assert.match(ran.stderr, /enrich\s+pipe\s+200\s+200/);
   });
-  assert.equal(ran.code, 0, ran.stderr);
-  // The marker works: a spec that runs loads the module and calls the kernel.
-  const calls = (await Deno.readTextFile(marker)).split("\n").filter((l) => l.startsWith("enrich"));
-  assert.equal(calls.length, 200);
-  const lines = (await Deno.readTextFile(`${dir}/out.jsonl`)).split("\n");
-  assert.equal(lines.pop(), "");
-  assert.equal(lines.length, 200);
-  lines.forEach((line, id) => {
-    assert.deepEqual(JSON.parse(line), { id, square: (id + 1) ** 2, tag: `row-${id}` });
-  });
-  assert.match(ran.stderr, /stage\s+kind/);
-  assert.match(ran.stderr, /enrich\s+pipe\s+200\s+200/);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("cli reports all three mistakes of a spec with their lines, exits 2 and runs nothing", async () => {
@@ -90,28 +62,31 @@ Deno.test("cli reports all three mistakes of a spec with their lines, exits 2 an
     "sink:",
     "  jsonl: ./out.jsonl",
   ].join("\n");
-  const dir = await folder(spec, 10);
-  const marker = `${dir}/marker.txt`;
-  for (const command of ["run", "validate"]) {
-    const ran = await cli(dir, [command, "spec.yaml"], { CONVEYOR_CLI_MARKER: marker });
-    assert.equal(ran.code, 2, ran.stderr);
-    const reported = ran.stderr.split("\n").filter((l) => l.startsWith("spec.yaml:"));
-    assert.deepEqual(reported.map((l) => l.split(":").slice(1, 3).join(":")), [
-      "5:18",
-      "6:10",
-      "8:5",
-    ]);
-    assert.match(reported[0]!, /stages\[0\]\.concurrency is -2 \(expected a positive integer\)/);
-    assert.match(reported[1]!, /no export "enrichh" \(did you mean "enrich"\?\)/);
-    assert.match(
-      reported[2]!,
-      /unknown key "dropLst" in stages\[2\] \(did you mean "dropLast"\?\)/,
-    );
-    assert.match(ran.stderr, /3 mistakes in spec\.yaml; nothing ran/);
-  }
-  assert.equal(await exists(marker), false, "the kernel module was loaded");
-  assert.equal(await exists(`${dir}/out.jsonl`), false);
-  await Deno.remove(dir, { recursive: true });
+  await inFolder(files(spec, 10), async (dir) => {
+    const marker = `${dir}/marker.txt`;
+    for (const command of ["run", "validate"]) {
+      const ran = await cli(dir, [command, "spec.yaml"], { CONVEYOR_CLI_MARKER: marker });
+      assert.equal(ran.code, 2, ran.stderr);
+      const reported = ran.stderr.split("\n").filter((l) => l.startsWith("spec.yaml:"));
+      assert.deepEqual(reported.map((l) => l.split(":").slice(1, 3).join(":")), [
+        "5:18",
+        "6:10",
+        "8:5",
+      ]);
+      assert.match(
+        reported[0]!,
+        /stages\[0\]\.concurrency is -2 \(expected a positive integer or \.inf\)/,
+      );
+      assert.match(reported[1]!, /no export "enrichh" \(did you mean "enrich"\?\)/);
+      assert.match(
+        reported[2]!,
+        /stages\[2\]: unknown option "dropLst" \(did you mean dropLast\?\); the options are aggregate, dropLast/,
+      );
+      assert.match(ran.stderr, /3 mistakes in spec\.yaml; nothing ran/);
+    }
+    assert.equal(await exists(marker), false, "the kernel module was loaded");
+    assert.equal(await exists(`${dir}/out.jsonl`), false);
+  });
 });
 
 Deno.test("cli exits 1 when a kernel fails with maxFailures 0, naming the stage and the item", async () => {
@@ -123,30 +98,30 @@ stages:
 sink: { jsonl: ./out.jsonl }
 options: { maxFailures: 0, numThreads: 2 }
 `;
-  const dir = await folder(spec, 40);
-  const ran = await cli(dir, ["run", "spec.yaml", "--no-progress", "--no-stats"]);
-  assert.equal(ran.code, 1, ran.stderr);
-  assert.match(ran.stderr, /error: Pipeline failed: stage "screen"/);
-  assert.match(ran.stderr, /Stage "screen" failed on item 13: row 13 is unlucky/);
-  assert.doesNotMatch(ran.stderr, /stage\s+kind/);
-  await Deno.remove(dir, { recursive: true });
+  await inFolder(files(spec, 40), async (dir) => {
+    const ran = await cli(dir, ["run", "spec.yaml", "--no-progress", "--no-stats"]);
+    assert.equal(ran.code, 1, ran.stderr);
+    assert.match(ran.stderr, /error: Pipeline failed: stage "screen"/);
+    assert.match(ran.stderr, /Stage "screen" failed on item 13: row 13 is unlucky/);
+    assert.doesNotMatch(ran.stderr, /stage\s+kind/);
+  });
 });
 
 Deno.test("cli progress off a terminal has no escape codes; --trace writes Chrome trace events", async () => {
   const spec = ENRICH_SPEC.replace("jsonl: ./out.jsonl", "text: ./out.txt");
-  const dir = await folder(spec, 50);
-  const ran = await cli(dir, ["run", "spec.yaml", "--progress", "--trace", "trace.json"]);
-  assert.equal(ran.code, 0, ran.stderr);
-  assert.match(ran.stderr, /^progress: 50 items, [\d,]+ items\/s, [\d.]+ s \(done\)$/m);
-  // deno-lint-ignore no-control-regex -- the escape character is the point
-  assert.doesNotMatch(ran.stderr, /\x1b\[/);
-  assert.doesNotMatch(ran.stderr, /\r/);
-  const trace = JSON.parse(await Deno.readTextFile(`${dir}/trace.json`));
-  const tasks = trace.traceEvents.filter((e: { ph: string }) => e.ph === "X");
-  assert.equal(tasks.length, 50);
-  assert.ok(tasks.every((e: { cat: string; dur: number }) => e.cat === "enrich" && e.dur >= 0));
-  assert.equal((await Deno.readTextFile(`${dir}/out.txt`)).split("\n").length, 51);
-  await Deno.remove(dir, { recursive: true });
+  await inFolder(files(spec, 50), async (dir) => {
+    const ran = await cli(dir, ["run", "spec.yaml", "--progress", "--trace", "trace.json"]);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.match(ran.stderr, /^progress: 50 items, [\d,]+ items\/s, [\d.]+ s \(done\)$/m);
+    // deno-lint-ignore no-control-regex -- the escape character is the point
+    assert.doesNotMatch(ran.stderr, /\x1b\[/);
+    assert.doesNotMatch(ran.stderr, /\r/);
+    const trace = JSON.parse(await Deno.readTextFile(`${dir}/trace.json`));
+    const tasks = trace.traceEvents.filter((e: { ph: string }) => e.ph === "X");
+    assert.equal(tasks.length, 50);
+    assert.ok(tasks.every((e: { cat: string; dur: number }) => e.cat === "enrich" && e.dur >= 0));
+    assert.equal((await Deno.readTextFile(`${dir}/out.txt`)).split("\n").length, 51);
+  });
 });
 
 Deno.test("cli streams its output as the body of a POST to a url sink", async () => {
@@ -163,45 +138,46 @@ Deno.test("cli streams its output as the body of a POST to a url sink", async ()
 stages:
   - map: ./cli_kernels.ts#double
     concurrency: 3
+    outputOrder: input
   - aggregate: 7
   - map: ./cli_kernels.ts#sum
-    target: main
+    executor: main
 sink:
   url: http://127.0.0.1:${server.addr.port}/ingest
 options: { numThreads: 2 }
 `;
-  const dir = await folder(spec);
-  const ran = await cli(dir, ["run", "spec.yaml", "--no-progress", "--no-stats"]);
-  assert.equal(ran.code, 0, ran.stderr);
-  assert.equal(received.length, 1);
-  const lines = received[0]!.split("\n");
-  assert.equal(lines.pop(), "");
-  const expected = [];
-  for (let start = 1; start <= 300; start += 7) {
-    let total = 0;
-    for (let x = start; x < Math.min(start + 7, 301); x++) total += 2 * x;
-    expected.push(String(total));
-  }
-  assert.deepEqual(lines, expected);
-  await Deno.remove(dir, { recursive: true });
+  await inFolder(files(spec), async (dir) => {
+    const ran = await cli(dir, ["run", "spec.yaml", "--no-progress", "--no-stats"]);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(received.length, 1);
+    const lines = received[0]!.split("\n");
+    assert.equal(lines.pop(), "");
+    const expected = [];
+    for (let start = 1; start <= 300; start += 7) {
+      let total = 0;
+      for (let x = start; x < Math.min(start + 7, 301); x++) total += 2 * x;
+      expected.push(String(total));
+    }
+    assert.deepEqual(lines, expected);
+  });
 });
 
 Deno.test("cli validate, --help, --version and bad usage", async () => {
-  const dir = await folder(ENRICH_SPEC);
-  const ok = await cli(dir, ["validate", "spec.yaml"]);
-  assert.equal(ok.code, 0, ok.stderr);
-  assert.equal(ok.stdout, "spec.yaml: ok (jsonl -> enrich on workers -> jsonl)\n");
-  const help = await cli(dir, ["--help"]);
-  assert.equal(help.code, 0);
-  assert.match(help.stdout, /run SPEC/);
-  assert.equal((await cli(dir, ["--version"])).stdout, `${denoJson.name} ${denoJson.version}\n`);
-  for (const args of [[], ["go", "spec.yaml"], ["run"], ["run", "spec.yaml", "--fast"]]) {
-    const bad = await cli(dir, args);
-    assert.equal(bad.code, 2, args.join(" "));
-    assert.match(bad.stderr, /^error: .*\n\nUsage:/);
-  }
-  const missing = await cli(dir, ["run", "nope.yaml"]);
-  assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /^nope\.yaml:1:1: cannot read the spec/);
-  await Deno.remove(dir, { recursive: true });
+  await inFolder(files(ENRICH_SPEC), async (dir) => {
+    const ok = await cli(dir, ["validate", "spec.yaml"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, "spec.yaml: ok (jsonl -> enrich on workers -> jsonl)\n");
+    const help = await cli(dir, ["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /run SPEC/);
+    assert.equal((await cli(dir, ["--version"])).stdout, `${denoJson.name} ${denoJson.version}\n`);
+    for (const args of [[], ["go", "spec.yaml"], ["run"], ["run", "spec.yaml", "--fast"]]) {
+      const bad = await cli(dir, args);
+      assert.equal(bad.code, 2, args.join(" "));
+      assert.match(bad.stderr, /^error: .*\n\nUsage:/);
+    }
+    const missing = await cli(dir, ["run", "nope.yaml"]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^nope\.yaml:1:1: cannot read the spec/);
+  });
 });

@@ -31,14 +31,14 @@ Deno.test("durations above 2^31 - 1 ms are RangeErrors naming the option, in eve
     await using pipeline = new PipelineBuilder().addSource([1]).addSink().build();
     await assert.rejects(pipeline.getItem({ timeout: ms }), named("timeout"));
     const result = await parseSpec(
-      `source: { range: 3 }\nstages: []\nsink: { stdout: jsonl }\noptions:\n  statsInterval: ${ms}\n`,
+      `source: { range: 3 }\nstages: []\nsink: { stdout: jsonl }\noptions:\n  reportStatsInterval: ${ms}\n`,
       "s.yaml",
     );
     assert(!result.ok);
     assert.equal(result.errors.length, 1);
     assert.equal(result.errors[0]!.line, 5);
-    assert.match(result.errors[0]!.message, /options\.statsInterval/);
-    assert.match(result.errors[0]!.format(), LIMIT);
+    assert.match(result.errors[0]!.message, /options\.reportStatsInterval/);
+    assert.match(result.errors[0]!.format(), /up to 2147483647, or \.inf\)/); // YAML's Infinity
   }
   assert.throws(() => batch(2, { maxWaitMs: -1 }), /maxWaitMs .* got -1/);
   assert.throws(() => batch(2, { maxWaitMs: NaN }), /maxWaitMs .* got NaN/);
@@ -83,13 +83,13 @@ Deno.test("getItem({ timeout: Infinity }) waits without a limit; reportStatsInte
   assert.deepEqual(reports, [true], "one report, at the end");
 });
 
-Deno.test("idleTimeout: Infinity keeps a pool's workers; specs take .inf for statsInterval", async () => {
+Deno.test("idleTimeout: Infinity keeps a pool's workers; specs take .inf for reportStatsInterval", async () => {
   await using pool = new WorkerPool({ size: 1, idleTimeout: Infinity });
   assert.equal(pool.stats().workers.length, 1);
   const result = await parseSpec(
-    "source: { range: 3 }\nstages: []\nsink: { stdout: jsonl }\noptions:\n  statsInterval: .inf\n",
+    "source: { range: 3 }\nstages: []\nsink: { stdout: jsonl }\noptions:\n  reportStatsInterval: .inf\n",
     "s.yaml",
   );
   assert(result.ok, result.ok ? "" : result.errors.map((e) => e.format()).join("\n"));
-  assert.equal(result.spec.options.statsInterval, Infinity);
+  assert.equal(result.spec.options.reportStatsInterval, Infinity);
 });

@@ -4,6 +4,8 @@
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { keysOf, type OptionSpec } from "../_internal/options.ts";
+import { AGGREGATE_OPTIONS, EXECUTORS, OUTPUT_ORDERS } from "../pipeline/options.ts";
 import { checkExports, type ExportUse } from "./_exports.ts";
 import {
   type Context,
@@ -13,19 +15,25 @@ import {
   SINK_KINDS,
   SOURCE_KINDS,
 } from "./_spec_parts.ts";
-import { overwriteError, writtenFiles } from "./_same_file.ts";
 import { Checker, describe, type Entry, tooDeep, withArticle } from "./_yaml_check.ts";
-import type { MapStageSpec, PipelineSpec, StageSpec } from "./spec.ts";
+import { MAP_STAGE_OPTIONS } from "./options.ts";
 import type { SpecResult } from "./parse_spec.ts";
+import { overwriteError, writtenFiles } from "./same_file.ts";
+import type { MapStageSpec, PipelineSpec, StageSpec } from "./spec.ts";
 import { SpecError } from "./spec_error.ts";
 
+// A stage's keys: its kind, then the builder's options for that kind.
 const STAGE_KEYS = {
-  map: ["map", "target", "concurrency", "order", "name", "maxFailures", "transfer"],
-  aggregate: ["aggregate", "dropLast"],
+  map: ["map", ...keysOf(MAP_STAGE_OPTIONS)],
+  aggregate: ["aggregate", ...keysOf(AGGREGATE_OPTIONS)],
   disaggregate: ["disaggregate"],
 } as const;
 const STAGE_KINDS = ["map", "aggregate", "disaggregate"] as const;
 const ALL_STAGE_KEYS = Object.values(STAGE_KEYS).flat();
+const STAGE_SPECS: Readonly<Record<string, OptionSpec>> = {
+  ...MAP_STAGE_OPTIONS,
+  ...AGGREGATE_OPTIONS,
+};
 const EXPORT_NAME = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
 /**
  * Lists and mappings nest at most this deep (a spec needs 4); the YAML
@@ -146,49 +154,55 @@ function parseStage(
 ): StageSpec | undefined {
   const { c } = x;
   if (isScalar(node) && node.value === "disaggregate") return { kind: "disaggregate" } as const;
-  const m = c.map(node, at, ALL_STAGE_KEYS);
+  const m = c.entries(node, at, `a mapping with one of ${STAGE_KINDS.join(", ")}`);
   const kind = m && c.oneOf(m, at, STAGE_KINDS, node);
-  if (m === undefined || kind === undefined) return undefined;
-  for (const [key, { key: keyNode }] of m) {
-    if (!(STAGE_KEYS[kind] as readonly string[]).includes(key)) {
-      c.error(
-        keyNode,
-        `${key} does not apply to ${withArticle(kind)} stage`,
-        STAGE_KEYS[kind].join(", "),
-      );
+  // The keys of the stage's kind; of every kind when it has none or several.
+  const keys: readonly string[] = kind === undefined ? ALL_STAGE_KEYS : STAGE_KEYS[kind];
+  for (const [key, { key: keyNode }] of m ?? []) {
+    if (keys.includes(key)) continue;
+    if (ALL_STAGE_KEYS.includes(key)) {
+      c.error(keyNode, `${key} does not apply to ${withArticle(kind!)} stage`, keys.join(", "));
+    } else {
+      c.unknownKey(keyNode, at, key, keys, STAGE_SPECS);
     }
   }
+  if (m === undefined || kind === undefined) return undefined;
   const value = (key: string) => m.get(key)?.value ?? null;
   if (kind === "disaggregate") {
     const ok = c.scalar(value(kind), `${at}.disaggregate`, "true", (v): v is true => v === true);
     return ok && { kind } as const;
   }
-  if (kind === "aggregate") {
-    const size = c.integer(value(kind), `${at}.aggregate`, 1);
-    const dropLast = m.has("dropLast") ? c.boolean(value("dropLast"), `${at}.dropLast`) : false;
-    return size && dropLast !== undefined ? { kind, size, dropLast } : undefined;
-  }
-  const has = (key: string) => m.has(key);
-  const ref = mapRef(x, value("map"), `${at}.map`, uses);
-  const stage = {
-    kind,
-    target: has("target")
-      ? c.choice(value("target"), `${at}.target`, ["main", "workers", "processes"] as const)
-      : "workers",
-    concurrency: has("concurrency") ? c.integer(value("concurrency"), `${at}.concurrency`, 1) : 1,
-    order: has("order")
-      ? c.choice(value("order"), `${at}.order`, ["input", "completion"] as const)
-      : "input",
-    name: has("name") ? c.string(value("name"), `${at}.name`) : ref?.exportName,
-    ...(has("maxFailures")
-      ? { maxFailures: c.integer(value("maxFailures"), `${at}.maxFailures`, 0, true) }
-      : {}),
-    transfer: has("transfer") ? c.boolean(value("transfer"), `${at}.transfer`) : false,
-    ...ref,
+  // Each key given is checked as the builder checks it; `undefined` when absent.
+  let ok = true;
+  const option = <T>(key: string, words?: readonly string[]): T | undefined => {
+    if (!m.has(key)) return undefined;
+    const v = c.option<T>(value(key), `${at}.${key}`, STAGE_SPECS[key]!, words);
+    if (v === undefined) ok = false;
+    return v;
   };
-  return Object.values(stage).includes(undefined) || ref === undefined
-    ? undefined
-    : stage as MapStageSpec;
+  if (kind === "aggregate") {
+    const size = c.positiveInteger(value(kind), `${at}.aggregate`);
+    const dropLast = option<boolean>("dropLast") ?? false;
+    return size !== undefined && ok ? { kind, size, dropLast } : undefined;
+  }
+  const ref = mapRef(x, value("map"), `${at}.map`, uses);
+  const executor = option<MapStageSpec["executor"]>("executor", EXECUTORS);
+  const concurrency = option<number>("concurrency");
+  const outputOrder = option<MapStageSpec["outputOrder"]>("outputOrder", OUTPUT_ORDERS);
+  const name = option<string>("name");
+  const maxFailures = option<number>("maxFailures");
+  const transfer = option<boolean>("transfer");
+  if (ref === undefined || !ok) return undefined;
+  return {
+    kind,
+    ...ref,
+    executor: executor ?? "workers",
+    ...(concurrency === undefined ? {} : { concurrency }),
+    outputOrder: outputOrder ?? "completion",
+    name: name ?? ref.exportName,
+    ...(maxFailures === undefined ? {} : { maxFailures }),
+    transfer: transfer ?? false,
+  };
 }
 
 // `./module.ts#export`: the module's URL, queued for the export check.

@@ -4,11 +4,11 @@
 
 import { dirname, resolve } from "node:path";
 import { isScalar, isSeq, type Node } from "yaml";
-import { PERMISSION_KINDS } from "../exec/process_pool.ts";
-import type { ProcessPermissions } from "../exec/process_pool.ts";
-import type { Checker, Entry } from "./_yaml_check.ts";
+import { keysOf } from "../_internal/options.ts";
+import { PERMISSION_KINDS, type ProcessPermissions } from "../exec/process_pool.ts";
 import { globBase, globToRegExp } from "./_glob.ts";
-import { durationExpected, isDuration } from "../_internal/validate.ts";
+import type { Checker, Entry } from "./_yaml_check.ts";
+import { SPEC_OPTIONS } from "./options.ts";
 import type { SinkSpec, SourceSpec, SpecOptions } from "./spec.ts";
 
 /** What the section parsers share. */
@@ -26,15 +26,14 @@ export interface Context {
 export const SOURCE_KINDS = ["range", "lines", "jsonl", "glob", "stdin"] as const;
 /** The sink kinds. */
 export const SINK_KINDS = ["jsonl", "text", "stdout", "url"] as const;
-const OPTION_KEYS = [
+// The `options` keys whose values are scalars, checked as their descriptions say.
+const SCALAR_OPTIONS = [
   "numThreads",
   "maxFailures",
+  "reportStatsInterval",
   "bufferSize",
   "progress",
-  "statsInterval",
-  "trace",
-  "permissions",
-];
+] as const;
 const GLOB = "a path with * ? ** [abc] [!abc] {a,b}, relative to the spec file";
 // Permissions whose list entries are paths, resolved against the spec's folder.
 const PATH_KINDS = ["read", "write", "ffi"];
@@ -45,13 +44,13 @@ export function pathOf(x: Context, node: Node | null, path: string): string | un
   return written === undefined ? undefined : resolve(x.dir, written);
 }
 
-// Queues a check that `path` is a file (or, with `folder`, a folder).
-function exists(x: Context, node: Node | null, path: string, what: string, folder = false): void {
+// Queues a check that `path` is a file or a folder.
+function exists(x: Context, node: Node | null, path: string, what: string, is: "file" | "folder") {
   x.later.push(
     Deno.stat(path).then(
       (info) => {
-        if (folder ? !info.isDirectory : !info.isFile) {
-          x.c.error(node, `${what} ${path} is not a ${folder ? "folder" : "file"}`);
+        if (is === "folder" ? !info.isDirectory : !info.isFile) {
+          x.c.error(node, `${what} ${path} is not a ${is}`);
         }
       },
       () => void x.c.error(node, `${what} ${path} does not exist`),
@@ -59,44 +58,70 @@ function exists(x: Context, node: Node | null, path: string, what: string, folde
   );
 }
 
+// A source or sink section: the one kind it names, read by `read` with its
+// entry, its value and its path in messages.
+function section<K extends string, T>(
+  x: Context,
+  entry: Entry,
+  name: "source" | "sink",
+  kinds: readonly K[],
+  read: (kind: K, node: Node | null, at: string, given: Entry) => T | undefined,
+): T | undefined {
+  const m = x.c.map(entry.value, name, kinds, entry.key);
+  const kind = m && x.c.oneOf(m, name, kinds, entry.value ?? entry.key);
+  if (m === undefined || kind === undefined) return undefined;
+  const given = m.get(kind)!;
+  return read(kind, given.value, `${name}.${kind}`, given);
+}
+
+// A file the run reads (`source`) or writes: its path, queued for a check
+// that it (or the folder it goes in) exists, noted for the overwrite check.
+function fileOf(
+  x: Context,
+  node: Node | null,
+  at: string,
+  role: "source" | "sink" | "trace",
+): string | undefined {
+  const path = pathOf(x, node, at);
+  if (path === undefined) return undefined;
+  if (role === "source") exists(x, node, path, `${at}: file`, "file");
+  else exists(x, node, dirname(path), `${at}: folder`, "folder");
+  x.nodes.set(role, node);
+  return path;
+}
+
 /** The `source` section. */
 export function parseSource(x: Context, entry: Entry): SourceSpec | undefined {
-  const m = x.c.map(entry.value, "source", SOURCE_KINDS, entry.key);
-  const kind = m && x.c.oneOf(m, "source", SOURCE_KINDS, entry.value ?? entry.key);
-  if (m === undefined || kind === undefined) return undefined;
-  const node = m.get(kind)!.value;
-  const at = `source.${kind}`;
-  switch (kind) {
-    case "range":
-      return parseRange(x, m.get(kind)!);
-    case "lines":
-    case "jsonl": {
-      const path = pathOf(x, node, at);
-      if (path === undefined) return undefined;
-      exists(x, node, path, `${at}: file`);
-      x.nodes.set("source", node);
-      return { kind, path };
-    }
-    case "glob": {
-      const path = pathOf(x, node, at);
-      if (path === undefined) return undefined;
-      const pattern = path.replaceAll("\\", "/");
-      try {
-        globToRegExp(pattern);
-      } catch (error) {
-        const written = JSON.stringify(isScalar(node) ? node.value : path);
-        const why = (error as Error).message;
-        return x.c.error(node, `${at} ${written} is not a glob: ${why}`, GLOB);
+  return section(x, entry, "source", SOURCE_KINDS, (kind, node, at, given) => {
+    switch (kind) {
+      case "range":
+        return parseRange(x, given);
+      case "lines":
+      case "jsonl": {
+        const path = fileOf(x, node, at, "source");
+        return path === undefined ? undefined : { kind, path };
       }
-      exists(x, node, globBase(path), `${at}: folder`, true);
-      x.nodes.set("source", node);
-      return { kind, pattern };
+      case "glob": {
+        const path = pathOf(x, node, at);
+        if (path === undefined) return undefined;
+        const pattern = path.replaceAll("\\", "/");
+        try {
+          globToRegExp(pattern);
+        } catch (error) {
+          const written = JSON.stringify(isScalar(node) ? node.value : path);
+          const why = (error as Error).message;
+          return x.c.error(node, `${at} ${written} is not a glob: ${why}`, GLOB);
+        }
+        exists(x, node, globBase(path), `${at}: folder`, "folder");
+        x.nodes.set("source", node);
+        return { kind, pattern };
+      }
+      case "stdin": {
+        const format = x.c.choice(node, at, ["lines", "jsonl"] as const);
+        return format && { kind, format };
+      }
     }
-    case "stdin": {
-      const format = x.c.choice(node, at, ["lines", "jsonl"] as const);
-      return format && { kind, format };
-    }
-  }
+  });
 }
 
 function parseRange(x: Context, entry: Entry): SourceSpec | undefined {
@@ -120,94 +145,74 @@ function parseRange(x: Context, entry: Entry): SourceSpec | undefined {
 
 /** The `sink` section. */
 export function parseSink(x: Context, entry: Entry): SinkSpec | undefined {
-  const m = x.c.map(entry.value, "sink", SINK_KINDS, entry.key);
-  const kind = m && x.c.oneOf(m, "sink", SINK_KINDS, entry.value ?? entry.key);
-  if (m === undefined || kind === undefined) return undefined;
-  const node = m.get(kind)!.value;
-  const at = `sink.${kind}`;
-  switch (kind) {
-    case "jsonl":
-    case "text": {
-      const path = pathOf(x, node, at);
-      if (path === undefined) return undefined;
-      exists(x, node, dirname(path), `${at}: folder`, true);
-      x.nodes.set("sink", node);
-      return { kind, path };
-    }
-    case "stdout": {
-      const format = x.c.choice(node, at, ["jsonl", "text"] as const);
-      return format && { kind, format };
-    }
-    case "url": {
-      const url = x.c.string(node, at, "an http: or https: URL");
-      if (url === undefined) return undefined;
-      const parsed = URL.parse(url);
-      if (parsed === null || !["http:", "https:"].includes(parsed.protocol)) {
-        return x.c.error(node, `${at} is ${JSON.stringify(url)}`, "an http: or https: URL");
+  return section(x, entry, "sink", SINK_KINDS, (kind, node, at) => {
+    switch (kind) {
+      case "jsonl":
+      case "text": {
+        const path = fileOf(x, node, at, "sink");
+        return path === undefined ? undefined : { kind, path };
       }
-      return { kind, url: parsed.href };
+      case "stdout": {
+        const format = x.c.choice(node, at, ["jsonl", "text"] as const);
+        return format && { kind, format };
+      }
+      case "url": {
+        const url = x.c.string(node, at, "an http: or https: URL");
+        if (url === undefined) return undefined;
+        const parsed = URL.parse(url);
+        if (parsed === null || !["http:", "https:"].includes(parsed.protocol)) {
+          return x.c.error(node, `${at} is ${JSON.stringify(url)}`, "an http: or https: URL");
+        }
+        return { kind, url: parsed.href };
+      }
     }
-  }
+  });
 }
 
-/** The `options` section (all optional). */
+/**
+ * The `options` section (all optional): the builder's build options and the
+ * spec's own, each checked as its description says.
+ */
 export function parseOptions(x: Context, entry: Entry | undefined): SpecOptions {
   const { c } = x;
-  const m = entry === undefined ? new Map() : c.map(entry.value, "options", OPTION_KEYS, entry.key);
-  const node = (key: string) => m?.get(key)?.value ?? null;
+  const m = entry === undefined
+    ? new Map<string, Entry>()
+    : c.map(entry.value, "options", keysOf(SPEC_OPTIONS), entry.key, SPEC_OPTIONS);
   const options: { -readonly [K in keyof SpecOptions]: SpecOptions[K] } = {
     maxFailures: 0,
     bufferSize: 3,
   };
-  if (m?.has("numThreads")) {
-    const n = c.integer(node("numThreads"), "options.numThreads", 1);
-    if (n !== undefined) options.numThreads = n;
+  for (const key of SCALAR_OPTIONS) {
+    const given = m?.get(key);
+    if (given === undefined) continue;
+    const value = c.option<never>(given.value, `options.${key}`, SPEC_OPTIONS[key]);
+    if (value !== undefined) options[key] = value;
   }
-  if (m?.has("maxFailures")) {
-    options.maxFailures = c.integer(node("maxFailures"), "options.maxFailures", 0, true) ?? 0;
+  const permissions = m?.get("processPermissions");
+  if (permissions !== undefined) {
+    const granted = parsePermissions(x, permissions);
+    if (granted !== undefined) options.processPermissions = granted;
   }
-  if (m?.has("bufferSize")) {
-    options.bufferSize = c.integer(node("bufferSize"), "options.bufferSize", 1) ?? 3;
-  }
-  if (m?.has("progress")) {
-    const progress = c.boolean(node("progress"), "options.progress");
-    if (progress !== undefined) options.progress = progress;
-  }
-  if (m?.has("statsInterval")) {
-    const ms = c.scalar(
-      node("statsInterval"),
-      "options.statsInterval",
-      durationExpected("> 0"),
-      (v): v is number => isDuration(v, "> 0"),
-    );
-    if (ms !== undefined) options.statsInterval = ms;
-  }
-  if (m?.has("permissions")) {
-    const permissions = parsePermissions(x, m.get("permissions")!);
-    if (permissions !== undefined) options.permissions = permissions;
-  }
-  if (m?.has("trace")) {
-    const path = pathOf(x, node("trace"), "options.trace");
-    if (path !== undefined) {
-      exists(x, node("trace"), dirname(path), "options.trace: folder", true);
-      x.nodes.set("trace", node("trace"));
-      options.trace = path;
-    }
+  const trace = m?.get("trace");
+  if (trace !== undefined) {
+    const path = fileOf(x, trace.value, "options.trace", "trace");
+    if (path !== undefined) options.trace = path;
   }
   return options;
 }
 
-// `options.permissions`: for the children of `target: processes` stages,
-// each kind `true` or a list (paths relative to the spec file for read,
-// write and ffi).
+// `options.processPermissions`: for the children of `executor: processes`
+// stages, each kind `true` or a list (paths relative to the spec file for
+// read, write and ffi).
 function parsePermissions(x: Context, entry: Entry): ProcessPermissions | undefined {
   const { c } = x;
-  const m = c.map(entry.value, "options.permissions", PERMISSION_KINDS, entry.key);
+  const path = "options.processPermissions";
+  const m = c.map(entry.value, path, PERMISSION_KINDS, entry.key);
   if (m === undefined) return undefined;
   const out: Record<string, boolean | string[]> = {};
   let ok = true;
   for (const [kind, { value }] of m) {
-    const at = `options.permissions.${kind}`;
+    const at = `${path}.${kind}`;
     if (isScalar(value) && typeof value.value === "boolean") {
       out[kind] = value.value;
       continue;

@@ -13,6 +13,8 @@ import {
   Parser,
 } from "yaml";
 import { closest } from "../_internal/closest.ts";
+import { type OptionSpec, unknownKey } from "../_internal/options.ts";
+import { inYaml } from "./options.ts";
 import { SpecError } from "./spec_error.ts";
 
 export { closest };
@@ -86,42 +88,57 @@ export class Checker {
     return isAlias(node) ? (node.resolve(this.#doc) as Node | undefined) ?? null : node;
   }
 
-  /** The entries of a mapping, reporting keys not in `allowed` (with a guess). */
+  /**
+   * The entries of a mapping, reporting keys not in `allowed` as code
+   * reports an unknown option: with the valid key it most likely means (an
+   * alias in `specs`, or the closest name), the same guess for the same
+   * typo in a spec and in code.
+   */
   map(
     node: Node | null,
     path: string,
     allowed: readonly string[],
     fallback: Node | null | number = node,
+    specs?: Readonly<Record<string, OptionSpec>>,
+  ): Map<string, Entry> | undefined {
+    const entries = this.entries(node, path, `a mapping with keys ${allowed.join(", ")}`, fallback);
+    for (const [name, { key }] of entries ?? []) {
+      if (!allowed.includes(name)) this.unknownKey(key, path, name, allowed, specs);
+    }
+    return entries;
+  }
+
+  /** The entries of a mapping, whatever their keys; the first of a repeated key. */
+  entries(
+    node: Node | null,
+    path: string,
+    expected: string,
+    fallback: Node | null | number = node,
   ): Map<string, Entry> | undefined {
     node = this.resolve(node);
-    if (!isMap(node)) {
-      return this.error(
-        node ?? fallback,
-        `${path} is ${describe(node)}`,
-        `a mapping with keys ${allowed.join(", ")}`,
-      );
-    }
+    if (!isMap(node)) return this.error(node ?? fallback, `${path} is ${describe(node)}`, expected);
     const entries = new Map<string, Entry>();
     for (const pair of node.items) {
       const key = pair.key as Node | null;
       const name = isScalar(key) ? key.value : undefined;
       if (typeof name !== "string") {
         this.error(key ?? node, `a key of ${path} is ${describe(key)}`, "a name");
-      } else if (!allowed.includes(name)) {
-        const guess = closest(name, allowed);
-        const where = path === "" ? "" : ` in ${path}`;
-        this.error(
-          key,
-          `unknown key "${name}"${where}${
-            guess === undefined ? "" : ` (did you mean "${guess}"?)`
-          }`,
-          `one of ${allowed.join(", ")}`,
-        );
       } else if (!entries.has(name)) {
         entries.set(name, { key: key!, value: this.resolve(pair.value as Node | null) });
       }
     }
     return entries;
+  }
+
+  /** Reports a key of the mapping at `path` that is not one of `keys`. */
+  unknownKey(
+    at: Node,
+    path: string,
+    name: string,
+    keys: readonly string[],
+    specs?: Readonly<Record<string, OptionSpec>>,
+  ): undefined {
+    return this.error(at, unknownKey(path === "" ? "the spec" : path, name, keys, specs));
   }
 
   /** The one key of `kinds` that `entries` has; reports none or several. */
@@ -155,18 +172,31 @@ export class Checker {
     return this.error(node, `${path} is ${describe(node)}`, expected);
   }
 
-  /** An integer no smaller than `min`. */
-  integer(node: Node | null, path: string, min: number, infinite = false): number | undefined {
-    const expected = `${min === 0 ? "a non-negative" : "a positive"} integer${
-      infinite ? " or .inf" : ""
-    }`;
+  /** A positive integer. */
+  positiveInteger(node: Node | null, path: string): number | undefined {
     return this.scalar(
       node,
       path,
-      expected,
-      (v): v is number =>
-        typeof v === "number" && v >= min && (Number.isInteger(v) || (infinite && v === Infinity)),
+      "a positive integer",
+      (v): v is number => typeof v === "number" && v >= 1 && Number.isInteger(v),
     );
+  }
+
+  /**
+   * The value of an option that `spec` describes, with its words (YAML's
+   * `.inf` for Infinity); a mistyped one of `words` gets a guess.
+   */
+  option<T>(
+    node: Node | null,
+    path: string,
+    spec: OptionSpec,
+    words: readonly string[] = [],
+  ): T | undefined {
+    const value = isScalar(node) ? node.value : undefined;
+    if (value !== undefined && spec.test(value)) return value as T;
+    const guess = typeof value === "string" ? closest(value, words) : undefined;
+    const hint = guess === undefined ? "" : ` (did you mean "${guess}"?)`;
+    return this.error(node, `${path} is ${describe(node)}${hint}`, inYaml(spec.expected));
   }
 
   /** A finite number. */
@@ -177,11 +207,6 @@ export class Checker {
   /** A non-empty string. */
   string(node: Node | null, path: string, expected = "a string"): string | undefined {
     return this.scalar(node, path, expected, (v): v is string => typeof v === "string" && v !== "");
-  }
-
-  /** `true` or `false`. */
-  boolean(node: Node | null, path: string): boolean | undefined {
-    return this.scalar(node, path, "true or false", (v): v is boolean => typeof v === "boolean");
   }
 
   /** One of a few words. */

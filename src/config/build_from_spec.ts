@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkOptions } from "../_internal/options.ts";
 import { kernel } from "../exec/kernel.ts";
 import { PipelineBuilder } from "../pipeline/builder.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
@@ -11,7 +12,8 @@ import type { PipelineStats } from "../pipeline/stats.ts";
 import { TraceRecorder } from "../pipeline/trace.ts";
 import type { BuildOptions, PipeOptions } from "../pipeline/types.ts";
 import { drain, openSource } from "./_io.ts";
-import { overwriteError, sameFile, writtenFiles } from "./_same_file.ts";
+import { BUILD_FROM_SPEC_OPTIONS } from "./options.ts";
+import { overwriteError, sameFile, writtenFiles } from "./same_file.ts";
 import type { PipelineSpec, StageSpec } from "./spec.ts";
 
 /**
@@ -39,13 +41,25 @@ import type { PipelineSpec, StageSpec } from "./spec.ts";
 export interface BuildFromSpecOptions {
   /** A Chrome trace file to write at the end, instead of the spec's `options.trace`. */
   trace?: string;
-  /** Receives statistics every `statsInterval` ms (the spec's by default) and at the end. */
+  /** Receives the statistics every `reportStatsInterval` ms and at the end. */
   onStats?: (stats: PipelineStats) => void;
-  /** How often `onStats` is called, in ms; without it and the spec's, only at the end. */
-  statsInterval?: number;
-  /** What a `stdin` source reads. Default: `Deno.stdin.readable`. */
+  /**
+   * How often `onStats` is called, in ms.
+   *
+   * @default {the spec's `options.reportStatsInterval`; without it, only at the end}
+   */
+  reportStatsInterval?: number;
+  /**
+   * What a `stdin` source reads.
+   *
+   * @default {Deno.stdin.readable}
+   */
   stdin?: ReadableStream<Uint8Array>;
-  /** What a `stdout` sink writes to (it is not closed). Default: `Deno.stdout.writable`. */
+  /**
+   * What a `stdout` sink writes to (it is not closed).
+   *
+   * @default {Deno.stdout.writable}
+   */
   stdout?: WritableStream<Uint8Array>;
 }
 
@@ -102,7 +116,8 @@ export interface SpecRun extends AsyncDisposable {
  * @param options A trace file, a statistics callback, standard streams.
  * @returns The run, not started.
  * @throws {TypeError} When the sink or trace file is one the run reads
- * (`parseSpec` reports it for the spec's own files).
+ * (`parseSpec` reports it for the spec's own files), or for an unknown or
+ * bad option (a `RangeError` for a number out of range).
  *
  * @example Numbers, in batches of four, to a JSON-lines file
  * ```ts
@@ -124,20 +139,24 @@ export async function buildFromSpec(
   spec: PipelineSpec,
   options?: BuildFromSpecOptions,
 ): Promise<SpecRun> {
-  const o = options ?? {};
+  const o = checkOptions("buildFromSpec", BUILD_FROM_SPEC_OPTIONS, options);
+  if (o.reportStatsInterval !== undefined && o.onStats === undefined) {
+    throw new TypeError("buildFromSpec: reportStatsInterval needs onStats to report to");
+  }
   await refuseOverwrites(spec, o);
   const { items, total } = await openSource(spec.source, o);
   let builder = new PipelineBuilder().addSource(items) as PipelineBuilder<unknown>;
   for (const stage of spec.stages) {
     if (stage.kind === "map") {
+      // Without concurrency, a kernel on a pool keeps every worker busy.
       const pipe: PipeOptions = {
-        concurrency: stage.concurrency,
-        outputOrder: stage.order,
+        outputOrder: stage.outputOrder,
         name: stage.name,
-        executor: stage.target,
+        executor: stage.executor,
       };
+      if (stage.concurrency !== undefined) pipe.concurrency = stage.concurrency;
       if (stage.maxFailures !== undefined) pipe.maxFailures = stage.maxFailures;
-      if (stage.transfer && stage.target === "workers") pipe.transfer = true;
+      if (stage.transfer && stage.executor === "workers") pipe.transfer = true;
       builder = builder.pipe(kernel(stage.module, stage.exportName), pipe);
     } else if (stage.kind === "aggregate") {
       builder = builder.aggregate(stage.size, { dropLast: stage.dropLast });
@@ -150,10 +169,12 @@ export async function buildFromSpec(
   const build: BuildOptions = { maxFailures: spec.options.maxFailures };
   if (spec.options.numThreads !== undefined) build.numThreads = spec.options.numThreads;
   if (trace !== undefined) build.trace = trace;
-  if (spec.options.permissions !== undefined) build.processPermissions = spec.options.permissions;
+  if (spec.options.processPermissions !== undefined) {
+    build.processPermissions = spec.options.processPermissions;
+  }
   if (o.onStats !== undefined) {
     build.onStats = o.onStats;
-    const interval = o.statsInterval ?? spec.options.statsInterval;
+    const interval = o.reportStatsInterval ?? spec.options.reportStatsInterval;
     if (interval !== undefined) build.reportStatsInterval = interval;
   }
   const pipeline = builder.addSink(spec.options.bufferSize).build(build);
@@ -178,7 +199,10 @@ export async function buildFromSpec(
 
 // The files a run writes, checked against what it reads: a spec made by hand
 // has not been through parseSpec, and standard input can be any file.
-async function refuseOverwrites(spec: PipelineSpec, o: BuildFromSpecOptions): Promise<void> {
+async function refuseOverwrites(
+  spec: PipelineSpec,
+  o: Partial<BuildFromSpecOptions>,
+): Promise<void> {
   const trace = o.trace === undefined
     ? undefined
     : { at: "options.trace (given to buildFromSpec)", path: o.trace };

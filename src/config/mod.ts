@@ -14,11 +14,14 @@
  *   # stdin: lines               # or jsonl
  * stages:                        # a list, in order (may be empty)
  *   - map: ./kernels.ts#square   # a module and its export (no #: the default export)
- *     target: workers            # main | workers | processes (default workers)
- *     concurrency: 4             # tasks in flight, a positive integer (default 1)
- *     order: input               # input | completion (default input)
+ *     executor: workers          # main | workers | processes (default workers)
+ *     concurrency: 4             # tasks in flight, a positive integer or .inf
+ *                                #   (default: on workers or processes, the pool's adaptive
+ *                                #   default that keeps every worker busy; on main, 1)
+ *     outputOrder: input         # completion | input (default completion)
  *     name: square               # in statistics, traces and errors (default the export's name)
- *     maxFailures: 0             # failed items dropped before the pipeline fails (default options.maxFailures)
+ *     maxFailures: 0             # failed items dropped before the pipeline fails, or .inf
+ *                                #   (default options.maxFailures)
  *     transfer: false            # workers: move the input's buffers instead of copying (default false)
  *   - aggregate: 32              # arrays of 32 items
  *     dropLast: false            # drop a last, shorter array (default false)
@@ -29,31 +32,40 @@
  *   # stdout: jsonl              # or text
  *   # url: http://127.0.0.1:8000/ingest   # a POST whose body streams the JSON lines
  * options:                       # all optional
- *   numThreads: 4                # the worker pool's size (default: the number of cores)
+ *   numThreads: 4                # the worker (and process) pool's size, up to 1024 (default: the number of cores)
  *   maxFailures: 0               # per stage; .inf for no limit (default 0)
- *   bufferSize: 3                # finished items kept ready for the sink (default 3)
- *   progress: true               # a progress line on stderr (default: when stderr is a terminal)
- *   statsInterval: 1000          # ms between statistics tables on stderr (default: only at the end)
- *   trace: ./trace.json          # write a Chrome trace file (open it in Perfetto)
- *   permissions:                 # for `target: processes` stages; none by default
+ *   reportStatsInterval: 1000    # ms between statistics tables on stderr (default: only at the end)
+ *   processPermissions:          # for `executor: processes` stages; none by default
  *     read: [./data]             # true, or a list (paths relative to the spec file)
  *     net: true                  # also write, env, run, ffi, sys, import
+ *   bufferSize: 3                # finished items kept ready for the sink (default 3)
+ *   progress: true               # a progress line on stderr (default: when stderr is a terminal)
+ *   trace: ./trace.json          # write a Chrome trace file (open it in Perfetto)
  * ```
  *
- * `order` defaults to `input`, unlike `PipelineBuilder.pipe`, whose
- * `outputOrder` defaults to `"completion"` as in SPDL: a spec that writes a
- * file should write it in the source's order unless it says otherwise.
+ * A stage's keys are the builder's `pipe` options (`PipelineBuilder.pipe`),
+ * with the same names, checks and defaults, and `options` holds its `build`
+ * options by their names (`numThreads`, `maxFailures`,
+ * `reportStatsInterval`, `processPermissions`), with the spec's own
+ * `bufferSize` (the sink's, `addSink`'s), `progress` and `trace` (a path
+ * here). As with the builder (and SPDL), a stage passes its results on as
+ * they finish unless it says `outputOrder: input`. YAML writes Infinity as
+ * `.inf`. A typo gets the suggestion it gets in code (`concurency`: "did
+ * you mean concurrency?"), and older or other front-ends' words point to
+ * these (`target`: executor, `order`: outputOrder, `statsInterval`:
+ * reportStatsInterval, `permissions`: processPermissions).
  * A kernel is a module's export, a function of one item; on `workers` it
  * runs on the pipeline's pool of `numThreads` module workers, on `processes`
- * in `deno` subprocesses (with the permissions `options.permissions` grants,
- * none by default), on `main` on the event loop.
+ * in `deno` subprocesses (with the permissions `options.processPermissions`
+ * grants, none by default), on `main` on the event loop.
  *
  * **A spec is code.** Running one (`buildFromSpec`, `conveyor run`) imports
  * the modules its stages name and runs them with the permissions of the
  * program that runs it (all of them under `deno run -A`); the children of
- * `processes` stages get what the spec's own `options.permissions` grants.
- * A run reads the files its source names and creates or replaces the files
- * its sink and `trace` name. Run only specs you trust, as you would a script.
+ * `processes` stages get what the spec's own `options.processPermissions`
+ * grants. A run reads the files its source names and creates or replaces
+ * the files its sink and `trace` name. Run only specs you trust, as you
+ * would a script.
  *
  * Checking a spec runs nothing, and nothing runs until the whole spec is
  * checked: `parseSpec` reports every mistake at once, each with its line and
@@ -86,8 +98,9 @@
  *   jsonl: ./in.jsonl
  * stages:
  *   - map: ./kernels.ts#square
- *     target: main
+ *     executor: main
  *     concurrency: 2
+ *     outputOrder: input
  * sink:
  *   text: ./out.txt
  * `;

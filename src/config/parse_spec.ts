@@ -38,7 +38,8 @@ export type SpecResult =
  * modules are read by `deno doc` to check that their exports exist (running
  * the spec with `buildFromSpec` imports and runs them: a spec is code, to
  * run only when you trust it). Every mistake is reported, each with its line
- * and column: unknown keys (with the likely name), wrong types, out-of-range
+ * and column: unknown keys (with the likely name, as code suggests it for
+ * the same options), wrong types, out-of-range
  * numbers, several or no kinds of source or sink, files and folders that do
  * not exist, modules without the export, bad globs, too deep nesting, too
  * many stages, a sink or trace file that the run reads. Relative paths are
@@ -69,10 +70,10 @@ export type SpecResult =
  * assert(!result.ok);
  * assert.deepEqual(result.errors.map((e) => e.format()), [
  *   "spec.yaml:4:16: stages[0].aggregate is 0 (expected a positive integer)",
- *   'spec.yaml:8:3: unknown key "bufferSise" in options (did you mean "bufferSize"?) ' +
- *   "(expected one of numThreads, maxFailures, bufferSize, progress, statsInterval, trace, " +
- *   "permissions)",
- *   'spec.yaml:9:13: options.progress is "maybe" (expected true or false)',
+ *   'spec.yaml:8:3: options: unknown option "bufferSise" (did you mean bufferSize?); the ' +
+ *   "options are numThreads, maxFailures, reportStatsInterval, processPermissions, bufferSize, " +
+ *   "progress, trace",
+ *   'spec.yaml:9:13: options.progress is "maybe" (expected a boolean)',
  * ]);
  * ```
  */

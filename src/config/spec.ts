@@ -53,7 +53,8 @@ export type SourceSpec =
   };
 
 /**
- * A `map` stage: an export of a module, run on every item.
+ * A `map` stage: an export of a module, run on every item. Its keys are the
+ * builder's `pipe` options, with the same defaults.
  *
  * @example A map stage, resolved and with its defaults
  * ```ts
@@ -68,7 +69,8 @@ export type SourceSpec =
  * assert(result.ok && result.spec.stages[0]?.kind === "map");
  * const stage: MapStageSpec = result.spec.stages[0];
  * assert.equal(stage.module, new URL(`file://${dir}/k.ts`).href);
- * assert.deepEqual([stage.exportName, stage.target, stage.order], ["square", "workers", "input"]);
+ * assert.deepEqual([stage.exportName, stage.executor, stage.outputOrder], ["square", "workers", "completion"]);
+ * assert.equal(stage.concurrency, undefined); // the pool's adaptive default
  * ```
  */
 export interface MapStageSpec {
@@ -78,17 +80,44 @@ export interface MapStageSpec {
   readonly module: string;
   /** The export's name (`"default"` when the spec names none). */
   readonly exportName: string;
-  /** Where the kernel runs. */
-  readonly target: "main" | "workers" | "processes";
-  /** Tasks in flight. */
-  readonly concurrency: number;
-  /** `"input"`: results in input order; `"completion"`: as they finish. */
-  readonly order: "input" | "completion";
-  /** The stage's name in statistics, traces and errors. */
+  /**
+   * Where the kernel runs: the pipeline's worker pool (`"workers"`), a pool of `numThreads` child
+   * processes (`"processes"`), or the event loop (`"main"`).
+   *
+   * @default {"workers"}
+   */
+  readonly executor: "main" | "workers" | "processes";
+  /**
+   * How many tasks of the stage run at once. Unset, a kernel on a pool keeps every worker of that
+   * pool busy.
+   *
+   * @default {the pool's adaptive default on workers or processes; 1 on main}
+   */
+  readonly concurrency?: number;
+  /**
+   * `"completion"`: results go on as tasks finish; `"input"`: in input order.
+   *
+   * @default {"completion"}
+   */
+  readonly outputOrder: "completion" | "input";
+  /**
+   * The stage's name in statistics, traces and errors.
+   *
+   * @default {the export's name}
+   */
   readonly name: string;
-  /** Failed items the stage drops before the pipeline fails; the pipeline's when absent. */
+  /**
+   * How many failed items the stage drops before the pipeline fails.
+   *
+   * @default {the pipeline's `maxFailures`}
+   */
   readonly maxFailures?: number;
-  /** Move the input's buffers to the worker instead of copying them (`target: workers`). */
+  /**
+   * On workers: move the input's buffers to the worker instead of copying them (an `ArrayBuffer`, a
+   * typed array, or those directly inside an array or a plain object).
+   *
+   * @default {false}
+   */
   readonly transfer: boolean;
 }
 
@@ -180,20 +209,46 @@ export type SinkSpec =
  * ```
  */
 export interface SpecOptions {
-  /** The worker (and process) pool's size; the number of cores when absent. */
+  /**
+   * How many workers run kernel stages (the shared pool's size).
+   *
+   * @default {navigator.hardwareConcurrency}
+   */
   readonly numThreads?: number;
-  /** Failed items each stage drops before the pipeline fails. */
+  /**
+   * How many failed items each stage drops before the pipeline fails with a `PipelineFailure`; a
+   * stage's own `maxFailures` overrides it.
+   *
+   * @default {0}
+   */
   readonly maxFailures: number;
-  /** Finished items kept ready ahead of the sink. */
+  /**
+   * How often (ms) the command line prints the statistics table while the pipeline runs.
+   *
+   * @default {only at the end}
+   */
+  readonly reportStatsInterval?: number;
+  /**
+   * What the children of `executor: "processes"` stages may do; the paths of `read`, `write` and
+   * `ffi` are written relative to the spec file. Nothing by default.
+   *
+   * @default {{}}
+   */
+  readonly processPermissions?: ProcessPermissions;
+  /**
+   * How many finished items are kept ready ahead of the sink (`addSink`'s `bufferSize`).
+   *
+   * @default {3}
+   */
   readonly bufferSize: number;
-  /** Whether to show progress; when absent, whether stderr is a terminal. */
+  /**
+   * Whether the command line shows a progress line on stderr.
+   *
+   * @default {when stderr is a terminal}
+   */
   readonly progress?: boolean;
-  /** How often (ms) to print the statistics table while it runs. */
-  readonly statsInterval?: number;
-  /** The absolute path of a Chrome trace file to write. */
+  /** A Chrome trace file to write, to open in Perfetto (written relative to the spec file). */
   readonly trace?: string;
-  /** What the children of `target: processes` stages may do (paths resolved). */
-  readonly permissions?: ProcessPermissions;
 }
 
 /**

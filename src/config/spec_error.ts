@@ -15,8 +15,8 @@
  * import { SpecError } from "./spec_error.ts";
  * import assert from "node:assert/strict";
  *
- * const error = new SpecError("spec.yaml", 7, 18, "stages[0].concurrency is -2", "a positive integer");
- * assert.equal(error.format(), "spec.yaml:7:18: stages[0].concurrency is -2 (expected a positive integer)");
+ * const error = new SpecError("spec.yaml", 7, 18, "stages[0].concurrency is -2", "a positive integer or .inf");
+ * assert.equal(error.format(), "spec.yaml:7:18: stages[0].concurrency is -2 (expected a positive integer or .inf)");
  * assert.equal(error.line, 7);
  * ```
  */

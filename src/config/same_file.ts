@@ -1,6 +1,7 @@
 // Whether a run would write over what it reads: a sink or trace file that is
 // the source's file (the same real path, or the same device and inode: a
-// link), or that a glob source matches.
+// link), or that a glob source matches. Not private: the command line checks
+// its --trace file with it too. Not exported from mod.ts.
 
 import { basename, dirname, join } from "node:path";
 import { globBase, globToRegExp } from "./_glob.ts";
