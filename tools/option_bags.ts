@@ -17,6 +17,7 @@ import {
 } from "../src/exec/options.ts";
 import { BUILD_OPTIONS, PIPE_OPTIONS, TRACE_RECORDER_OPTIONS } from "../src/pipeline/options.ts";
 import { OP_META, OPERATIONS_OPTIONS } from "../src/operations/options.ts";
+import { BUILD_FROM_SPEC_OPTIONS, SPEC_OPTIONS } from "../src/config/options.ts";
 
 type Specs = Readonly<Record<string, OptionSpec>>;
 
@@ -37,4 +38,10 @@ export const BAGS: readonly { file: string; name: string; schema: Specs }[] = [
   { file: "src/pipeline/trace.ts", name: "TraceRecorderOptions", schema: TRACE_RECORDER_OPTIONS },
   { file: "src/operations/options.ts", name: "OpMeta", schema: OP_META },
   { file: "src/operations/operations.ts", name: "OperationsOptions", schema: OPERATIONS_OPTIONS },
+  { file: "src/config/spec.ts", name: "SpecOptions", schema: SPEC_OPTIONS },
+  {
+    file: "src/config/build_from_spec.ts",
+    name: "BuildFromSpecOptions",
+    schema: BUILD_FROM_SPEC_OPTIONS,
+  },
 ];
