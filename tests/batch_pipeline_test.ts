@@ -200,9 +200,50 @@ Deno.test("bad numbers and options are RangeErrors and TypeErrors", () => {
     assert.throws(() => p.genBatch(2, { nIters: bad }), RangeError);
   }
   assert.throws(() => p.genBatch(2, { prefetch: -1 }), RangeError);
+  assert.throws(() => p.genBatch(2, { shuffle: NaN }), TypeError, "shuffle must be a boolean");
+  assert.throws(
+    () => p.genBatch("2" as never),
+    TypeError,
+    'batchSize must be a positive integer, got "2"',
+  );
   assert.throws(() => new DatasetIndex([]), RangeError);
   assert.throws(() => new DatasetIndex(["a", "b", "a"]), /key "a" appears twice/);
   assert.throws(() => new Dataset(0, Plain), RangeError);
+});
+
+Deno.test("a misspelt option is a TypeError naming the function and the closest option", async () => {
+  class Plain extends Batch<number> {}
+  const p = new Dataset(4, Plain).p;
+  assert.throws(
+    () => p.genBatch(2, { prefech: 2 } as never),
+    TypeError,
+    'genBatch: unknown option "prefech" (did you mean prefetch?); the options are shuffle, nEpochs, nIters, dropLast, prefetch, trace',
+  );
+  await assert.rejects(
+    p.nextBatch(2, { nEpoch: 1 } as never),
+    TypeError,
+    'nextBatch: unknown option "nEpoch" (did you mean nEpochs?)',
+  );
+  await assert.rejects(
+    p.run(2, { droplast: true } as never),
+    TypeError,
+    'run: unknown option "droplast" (did you mean dropLast?)',
+  );
+  assert.throws(
+    () => action({ uselock: true } as never),
+    TypeError,
+    '@action(options): unknown option "uselock" (did you mean useLock?); the options are useLock',
+  );
+  assert.throws(
+    () => action({ useLock: "" }),
+    TypeError,
+    'useLock must be a boolean or a non-empty lock name, got ""',
+  );
+  assert.throws(
+    () => formatTrace([], { withBatches: true } as never),
+    TypeError,
+    'formatTrace: unknown option "withBatches" (did you mean withBatch?)',
+  );
 });
 
 Deno.test("a misspelt action is a clear runtime error (and a type error)", () => {

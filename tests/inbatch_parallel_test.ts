@@ -3,19 +3,22 @@
 // nWorkers and the checks.
 
 import assert from "node:assert/strict";
-import { action, actionInfo } from "../src/batch/action.ts";
+import { action } from "../src/batch/action.ts";
 import { Batch } from "../src/batch/batch.ts";
+import { Dataset } from "../src/batch/dataset.ts";
 import {
   anyActionFailed,
   callArgs,
+  closeInbatchPools,
   inbatchOptions,
   inbatchParallel,
   type Target,
 } from "../src/batch/inbatch_parallel.ts";
-import { bindPools, OwnedPools } from "../src/batch/_run_context.ts";
+import { actionInfo, bindPools, poolsOf } from "../src/batch/_symbols.ts";
+import { standalonePools } from "../src/batch/_standalone_pools.ts";
 import { isKernel, type Kernel, kernel } from "../src/exec/kernel.ts";
 import { native } from "../src/exec/native.ts";
-import type { Pool } from "../src/exec/pool_types.ts";
+import { PoolSet } from "../src/exec/pool_set.ts";
 import { ProcessPool } from "../src/exec/process_pool.ts";
 import { WorkerPool } from "../src/exec/worker_pool.ts";
 import { buildKernels, KERNELS } from "./_native.ts";
@@ -35,22 +38,38 @@ function call(batch: object, name: string, ...args: unknown[]): Promise<unknown>
   return method.apply(batch, args);
 }
 
-// Basic usage and "The simplest init just returns a sequence of indices".
-class Indexed extends Batch<number> {
-  seen: number[] = [];
-  results: unknown[] = [];
+/** A batch class whose init and post log their arguments to `log`. */
+function logging(log: unknown[][]) {
+  return class Logging extends Batch<number> {
+    _initDefault(...args: unknown[]): readonly number[] {
+      log.push(["init", ...args]);
+      return this.indices;
+    }
+    _postDefault(listOfRes: unknown[], ...args: unknown[]): this {
+      log.push(["post", listOfRes, ...args]);
+      return this;
+    }
+  };
+}
 
-  _initDefault(..._args: unknown[]): readonly number[] {
+/** A batch whose init gives its keys and whose post keeps the results in `out`. */
+class Kept extends Batch<number> {
+  out: unknown[] = [];
+  _init(..._args: unknown[]): readonly unknown[] {
     return this.indices;
   }
-
-  _postDefault(listOfRes: unknown[], ..._args: unknown[]): this {
-    this.results = listOfRes;
+  _post(results: unknown[], ..._args: unknown[]): this {
+    this.out = results;
     return this;
   }
+}
+
+// Basic usage and "The simplest init just returns a sequence of indices".
+class Indexed extends Kept {
+  seen: number[] = [];
 
   @action
-  @inbatchParallel({ init: "_initDefault", post: "_postDefault" })
+  @inbatchParallel({ init: "_init", post: "_post" })
   someAction(itemId?: number): number {
     this.seen.push(itemId!);
     return itemId! * 10;
@@ -61,7 +80,7 @@ Deno.test("inbatchParallel() with init returning the indices calls the method on
   const batch = new Indexed([3, 1, 4, 1, 5, 9, 2, 6, 5, 3]);
   assert.equal(await batch.someAction(), batch); // post returned the batch
   assert.deepEqual(batch.seen, [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]);
-  assert.deepEqual(batch.results, [30, 10, 40, 10, 50, 90, 20, 60, 50, 30]);
+  assert.deepEqual(batch.out, [30, 10, 40, 10, 50, 90, 20, 60, 50, 30]);
   assert(actionInfo(Indexed.prototype.someAction), "@action above registers the wrapped method");
 });
 
@@ -147,15 +166,7 @@ Deno.test("inbatchParallel() with callArgs(positional, named) passes both, named
 
 Deno.test("inbatchParallel() passes extra decorator keys to init and post", async () => {
   const log: unknown[][] = [];
-  class Extra extends Batch<number> {
-    _initDefault(...args: unknown[]): readonly number[] {
-      log.push(["init", ...args]);
-      return this.indices;
-    }
-    _postDefault(listOfRes: unknown[], ...args: unknown[]): this {
-      log.push(["post", listOfRes, ...args]);
-      return this;
-    }
+  class Extra extends logging(log) {
     @inbatchParallel({ init: "_initDefault", post: "_postDefault", clearData: false })
     someMethod(item?: number): number {
       return item! + 1;
@@ -192,15 +203,7 @@ Deno.test("inbatchParallel() passes extra decorator keys to init and post", asyn
 
 Deno.test("inbatchParallel() passes the action's arguments to init, to each item after the entry's, and to post", async () => {
   const log: unknown[][] = [];
-  class WithArgs extends Batch<number> {
-    _initDefault(...args: unknown[]): readonly number[] {
-      log.push(["init", ...args]);
-      return this.indices;
-    }
-    _postDefault(listOfRes: unknown[], ...args: unknown[]): this {
-      log.push(["post", listOfRes, ...args]);
-      return this;
-    }
+  class WithArgs extends logging(log) {
     @action
     @inbatchParallel({
       init: "_initDefault",
@@ -222,15 +225,7 @@ Deno.test("inbatchParallel() passes the action's arguments to init, to each item
   ]);
 });
 
-class Flaky extends Batch<number> {
-  results: unknown[] = [];
-  _initDefault(): readonly number[] {
-    return this.indices;
-  }
-  _postDefault(listOfRes: unknown[]): this {
-    this.results = listOfRes;
-    return this;
-  }
+class Flaky extends Kept {
   async _item(itemId: number): Promise<number> {
     await sleep(10 - itemId); // later items finish first
     if (itemId === 2) throw new RangeError(`item ${itemId} is broken`);
@@ -238,11 +233,11 @@ class Flaky extends Batch<number> {
     return itemId;
   }
   @action
-  @inbatchParallel({ init: "_initDefault", post: "_postDefault", target: "async" })
+  @inbatchParallel({ init: "_init", post: "_post", target: "async" })
   withPost(itemId?: number): Promise<number> {
     return this._item(itemId!);
   }
-  @inbatchParallel({ init: "_initDefault" })
+  @inbatchParallel({ init: "_init" })
   withoutPost(itemId?: number): Promise<number> {
     return this._item(itemId!);
   }
@@ -251,7 +246,7 @@ class Flaky extends Batch<number> {
 Deno.test("inbatchParallel() gives post the results in init order with an Error for each failed item", async () => {
   const batch = new Flaky([0, 1, 2, 3, 4, 5]);
   await batch.withPost();
-  const results = batch.results;
+  const results = batch.out;
   assert.deepEqual([results[0], results[1], results[3], results[5]], [0, 1, 3, 5]);
   assert(results[2] instanceof RangeError);
   assert.equal(results[2].message, "item 2 is broken");
@@ -326,15 +321,7 @@ Deno.test("inbatchParallel() defaults: threads 4 × cores, async unlimited, for 
 });
 
 /** The same crunch, per item on the event loop (`for`) and as a kernel on the other targets. */
-class Crunched extends Batch<number> {
-  out: unknown[] = [];
-  _init(): readonly number[] {
-    return this.indices;
-  }
-  _post(results: unknown[], ..._args: unknown[]): this {
-    this.out = results;
-    return this;
-  }
+class Crunched extends Kept {
   @action
   @inbatchParallel({ init: "_init", post: "_post", target: "for" })
   local(seed: number, offset?: number): number {
@@ -342,111 +329,127 @@ class Crunched extends Batch<number> {
   }
   @action
   @inbatchParallel({ init: "_init", post: "_post", target: "workers" })
-  inPool(offset?: number): Kernel {
-    // One argument per item (the seed): the kernel gets it as is; two (the
-    // seed and the offset): the kernel gets them as one array.
-    return offset === undefined ? kernel(FIXTURES, "crunch") : kernel(FIXTURES, "crunchWith");
+  inPool(_offset?: number): Kernel {
+    // Per item, crunchWith(seed) or crunchWith(seed, offset): what `local` gets.
+    return kernel(FIXTURES, "crunchWith");
   }
 }
 
 const SEEDS = Array.from({ length: 8 }, (_, i) => i * 7919);
 
-/** Runs `body`, recording the pools that `OwnedPools` makes meanwhile. */
-async function recordingPools(body: () => Promise<void>): Promise<Pool[]> {
-  const made: Pool[] = [];
-  const pool = Object.getOwnPropertyDescriptor(OwnedPools.prototype, "pool")!;
-  Object.defineProperty(OwnedPools.prototype, "pool", {
-    ...pool,
-    value(this: OwnedPools, kind: "workers" | "processes"): Pool {
-      const p = pool.value.call(this, kind) as Pool;
-      if (!made.includes(p)) made.push(p);
-      return p;
-    },
-  });
-  try {
-    await body();
-  } finally {
-    Object.defineProperty(OwnedPools.prototype, "pool", pool);
-  }
-  return made;
-}
-
 for (const target of ["workers", "processes", "mpc"] as const) {
-  Deno.test(`inbatchParallel() with target "${target}" computes what "for" does, in pools it closes`, async () => {
+  Deno.test(`inbatchParallel() with target "${target}" computes what "for" does, in one pool shared by batches outside a run`, async () => {
     const expected = new Crunched(SEEDS);
     await call(expected, "local");
     const withOffset = new Crunched(SEEDS);
     await call(withOffset, "local", 5);
     assert.deepEqual(withOffset.out, (expected.out as number[]).map((x) => x + 5));
 
-    // Outside a pipeline: pools of its own for each call, closed at its end
-    // (the sanitizers would report a leaked worker or process).
-    const batch = new Crunched(SEEDS);
-    const made = await recordingPools(async () => {
-      await call(batch, "inPool", inbatchOptions({ target }));
-      assert.deepEqual(batch.out, expected.out);
-      await call(batch, "inPool", 5, inbatchOptions({ target, nWorkers: 1 }));
-      assert.deepEqual(batch.out, withOffset.out);
-    });
-    assert.equal(made.length, 2);
-    for (const pool of made) {
+    // Outside a pipeline: two batches, two calls, one pool (not a pool per
+    // call), which closeInbatchPools() closes.
+    try {
+      const first = new Crunched(SEEDS);
+      await call(first, "inPool", inbatchOptions({ target }));
+      assert.deepEqual(first.out, expected.out);
+      const second = new Crunched(SEEDS);
+      await call(second, "inPool", 5, inbatchOptions({ target, nWorkers: 1 }));
+      assert.deepEqual(second.out, withOffset.out);
+      const pool = standalonePools().pool(target === "workers" ? "workers" : "processes");
       assert.equal(pool.constructor, target === "workers" ? WorkerPool : ProcessPool);
+      assert.equal(pool.stats().tasksDone, 2 * SEEDS.length, "both calls ran in this pool");
+      await closeInbatchPools();
+      assert.equal(pool.stats().closed, true);
       await assert.rejects(pool.run(kernel<typeof crunch>(FIXTURES, "crunch"), 1), /was closed/);
+    } finally {
+      await closeInbatchPools();
     }
   });
 }
 
-Deno.test("inbatchParallel() with target workers keeps at most nWorkers items in the pool", async () => {
-  class Spinning extends Batch<number> {
-    _init(): readonly number[] {
-      return this.indices;
+for (const target of ["workers", "processes"] as const) {
+  Deno.test(`inbatchParallel() with target "${target}" calls the kernel with the arguments the method would get per item`, async () => {
+    class Spread extends Batch<number> {
+      out: unknown[] = [];
+      _init(): unknown[] {
+        return [[1, "a"], callArgs([2], { named: true }), { plain: 3 }, [], 4];
+      }
+      _post(results: unknown[], ..._args: unknown[]): this {
+        this.out = results;
+        return this;
+      }
+      @inbatchParallel({ init: "_init", post: "_post", target: "for" })
+      perItem(...args: unknown[]): unknown[] {
+        return args;
+      }
+      @inbatchParallel({ init: "_init", post: "_post", target })
+      inPool(_offset: number, _label: string): Kernel {
+        return kernel(FIXTURES, "argumentsOf");
+      }
     }
+    const batch = new Spread([0]);
+    await call(batch, "perItem", 10, "x");
+    const expected = batch.out;
+    assert.deepEqual(expected, [
+      [1, "a", 10, "x"],
+      [2, { named: true }, 10, "x"],
+      [{ plain: 3 }, 10, "x"],
+      [10, "x"],
+      [4, 10, "x"],
+    ]);
+    await using pools = new PoolSet({ name: "spread", size: 2 });
+    bindPools(batch, pools);
+    await call(batch, "inPool", 10, "x");
+    assert.deepEqual(batch.out, expected);
+  });
+}
+
+Deno.test("inbatchParallel() with target workers keeps at most nWorkers items in the pool, and without it every worker busy", async () => {
+  class Spinning extends Kept {
     @inbatchParallel({ init: "_init", target: "workers" })
-    spin(_cells?: Int32Array, _ms?: number): Kernel {
+    spin(_cells: Int32Array, _ms: number, _until?: number): Kernel {
       return kernel(FIXTURES, "inside");
     }
   }
-  const pools = new OwnedPools();
-  try {
-    const batch = new Spinning([0, 1, 2, 3, 4, 5]);
-    bindPools(batch, pools);
-    for (const nWorkers of [1, 2]) {
-      const cells = new Int32Array(new SharedArrayBuffer(8));
-      await call(batch, "spin", cells, 5, inbatchOptions({ nWorkers }));
-      assert.equal(cells[0], 0);
-      assert(cells[1]! >= 1 && cells[1]! <= nWorkers, `${cells[1]} at once, nWorkers ${nWorkers}`);
-    }
-  } finally {
-    await pools.close();
+  await using pools = new PoolSet({ name: "spinning", size: 4 });
+  const batch = new Spinning([0, 1, 2, 3, 4, 5]);
+  bindPools(batch, pools);
+  for (const nWorkers of [1, 2]) {
+    const cells = new Int32Array(new SharedArrayBuffer(8));
+    await call(batch, "spin", cells, 5, inbatchOptions({ nWorkers }));
+    assert.equal(cells[0], 0);
+    assert(cells[1]! >= 1 && cells[1]! <= nWorkers, `${cells[1]} at once, nWorkers ${nWorkers}`);
   }
+  // No nWorkers: the pool's own default; each call waits until 4 are inside at once.
+  const busy = new Spinning([0, 1, 2, 3]);
+  bindPools(busy, pools);
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  await call(busy, "spin", cells, 1, 4);
+  assert.equal(cells[1], 4, "the 4 workers were busy at once");
 });
 
 Deno.test("inbatchParallel() runs kernels in the pools of the run holding the batch, and leaves them open", async () => {
-  const pools = new OwnedPools();
-  try {
-    const first = new Crunched(SEEDS);
-    const second = new Crunched(SEEDS.slice(0, 3));
-    bindPools(first, pools);
-    bindPools(second, pools);
-    await first.inPool();
-    await second.inPool();
-    assert.equal(pools.pool("workers").stats().tasksDone, SEEDS.length + 3);
-    assert.deepEqual(second.out, SEEDS.slice(0, 3).map(crunch));
-  } finally {
-    await pools.close();
-  }
+  await using pools = new PoolSet({ name: "run" });
+  const first = new Crunched(SEEDS);
+  const second = new Crunched(SEEDS.slice(0, 3));
+  bindPools(first, pools);
+  bindPools(second, pools);
+  await first.inPool();
+  await second.inPool();
+  assert.equal(pools.pool("workers").stats().tasksDone, SEEDS.length + 3);
+  assert.deepEqual(second.out, SEEDS.slice(0, 3).map(crunch));
+});
+
+Deno.test("inbatchParallel() in a pipeline run uses the run's pools and closes them with it", async () => {
+  const run = new Dataset(SEEDS, Crunched).p.inPool(1).genBatch(4, { prefetch: 1 });
+  const batches = await Array.fromAsync(run);
+  assert.deepEqual(batches.flatMap((b) => b.out), SEEDS.map((seed) => crunch(seed) + 1));
+  const pools = poolsOf(batches[0]!);
+  assert(pools !== undefined && pools === poolsOf(batches[1]!), "one run, one set of pools");
+  assert.throws(() => pools.pool("workers"), /closed/);
 });
 
 Deno.test("inbatchParallel() puts a kernel's error in place of its item and rejects a method returning no kernel", async () => {
-  class Kernels extends Batch<number> {
-    out: unknown[] = [];
-    _init(): readonly number[] {
-      return this.indices;
-    }
-    _post(results: unknown[]): this {
-      this.out = results;
-      return this;
-    }
+  class Kernels extends Kept {
     @inbatchParallel({ init: "_init", post: "_post", target: "workers" })
     picky(): Kernel {
       return kernel(FIXTURES, "notThree");
@@ -457,7 +460,11 @@ Deno.test("inbatchParallel() puts a kernel's error in place of its item and reje
     }
   }
   const batch = new Kernels([1, 2, 3, 4]);
-  await batch.picky();
+  try {
+    await batch.picky();
+  } finally {
+    await closeInbatchPools();
+  }
   assert.deepEqual([batch.out[0], batch.out[1], batch.out[3]], [1, 2, 4]);
   assert(batch.out[2] instanceof Error);
   assert.match(batch.out[2].message, /item 3 is not welcome/);
@@ -473,14 +480,9 @@ Deno.test("inbatchParallel() puts a kernel's error in place of its item and reje
 Deno.test("inbatchParallel() with target nogil runs a nonblocking native function per item", async () => {
   await using built = await buildKernels();
   using lib = native(built.path, KERNELS);
-  class Burnt extends Batch<number> {
-    out: unknown[] = [];
-    _init(iters: number): number[][] {
+  class Burnt extends Kept {
+    override _init(iters: number): number[][] {
       return this.indices.map((x) => [x, iters]);
-    }
-    _post(results: unknown[]): this {
-      this.out = results;
-      return this;
     }
     @action
     @inbatchParallel({ init: "_init", post: "_post", target: "nogil" })
@@ -586,6 +588,11 @@ Deno.test("inbatchParallel() rejects a missing init or post method, a non-iterab
   }
   assert.throws(() => inbatchOptions({ nWorkers: "3" as never }), TypeError);
   assert.throws(() => inbatchOptions({ target: "gpu" as never }), TypeError, 'got "gpu"');
+  assert.throws(
+    () => inbatchOptions({ nWorker: 3 } as never),
+    TypeError,
+    'inbatchOptions(): unknown option "nWorker" (did you mean nWorkers?); the options are nWorkers, target',
+  );
   assert.throws(() => inbatchOptions(null as never), TypeError, "options must be an object");
   assert.equal(inbatchOptions({ nWorkers: Infinity }).options.nWorkers, Infinity);
 });

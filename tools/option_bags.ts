@@ -18,6 +18,12 @@ import {
 import { BUILD_OPTIONS, PIPE_OPTIONS, TRACE_RECORDER_OPTIONS } from "../src/pipeline/options.ts";
 import { OP_META, OPERATIONS_OPTIONS } from "../src/operations/options.ts";
 import { BUILD_FROM_SPEC_OPTIONS, SPEC_OPTIONS } from "../src/config/options.ts";
+import {
+  ACTION_OPTIONS,
+  GEN_BATCH_OPTIONS,
+  INBATCH_OPTIONS,
+  INBATCH_PARALLEL_OPTIONS,
+} from "../src/batch/options.ts";
 
 type Specs = Readonly<Record<string, OptionSpec>>;
 
@@ -43,5 +49,13 @@ export const BAGS: readonly { file: string; name: string; schema: Specs }[] = [
     file: "src/config/build_from_spec.ts",
     name: "BuildFromSpecOptions",
     schema: BUILD_FROM_SPEC_OPTIONS,
+  },
+  { file: "src/batch/batch_pipeline.ts", name: "GenBatchOptions", schema: GEN_BATCH_OPTIONS },
+  { file: "src/batch/action.ts", name: "ActionOptions", schema: ACTION_OPTIONS },
+  { file: "src/batch/inbatch_parallel.ts", name: "InbatchOptions", schema: INBATCH_OPTIONS },
+  {
+    file: "src/batch/inbatch_parallel.ts",
+    name: "InbatchParallelOptions",
+    schema: INBATCH_PARALLEL_OPTIONS,
   },
 ];

@@ -3,11 +3,11 @@
 // order. Pulled by the consumer: nothing runs beyond what it asked for plus
 // `prefetch`.
 
-import { actionInfo } from "./action.ts";
+import { PoolSet } from "../exec/pool_set.ts";
 import { Batch } from "./batch.ts";
 import { SkipBatch, StopPipeline } from "./errors.ts";
-import { bindPools, OwnedPools } from "./_run_context.ts";
 import type { TraceEvent } from "./trace.ts";
+import { actionInfo, bindPools } from "./_symbols.ts";
 
 /** One action call of a pipeline. */
 export interface Step {
@@ -53,7 +53,8 @@ export interface RunPlan<K, B> {
 /** The batches of a run, as a stream. */
 export function runBatches<K, B extends Batch<K>>(plan: RunPlan<K, B>): ReadableStream<B> {
   const { keys, make, steps, prefetch, trace } = plan;
-  const pools = new OwnedPools();
+  // The pools of this run's in-batch calls, made on first use.
+  const pools = new PoolSet({ name: "batch" });
   const locks = new Map<object | string, Lock>();
   const running: Promise<Outcome<B>>[] = [];
   let created = 0;

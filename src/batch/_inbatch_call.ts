@@ -1,16 +1,21 @@
-// How one call of an @inbatchParallel method runs: the items with at most n
-// in flight, on the event loop, in a pool or through a native function, and
-// what becomes of the failures.
+// How one call of an @inbatchParallel method runs: `init` gives the entries,
+// the items go through one stream stage (`map` on the event loop, the one
+// kernel stage on a pool), and `post` gets the results in init order. The
+// stage skips failed items; its `failed` hook says which, so each failure
+// takes its item's place as an `Error`.
 
-import { isKernel, type Kernel } from "../exec/kernel.ts";
+import { HOOKS, SPREAD, type StageHooks } from "../_internal/hooks.ts";
+import { checkOptions } from "../_internal/options.ts";
 import { show } from "../_internal/validate.ts";
-import { OwnedPools, type Pools, poolsOf } from "./_run_context.ts";
-
-/** The targets, by where the items run. */
-export const TARGETS = ["threads", "async", "for", "workers", "processes", "mpc", "nogil"] as const;
-
-/** Where the items of a call run. */
-export type TargetName = (typeof TARGETS)[number];
+import { isKernel, type Kernel } from "../exec/kernel.ts";
+import { kernelStage } from "../exec/kernel_stage.ts";
+import type { PoolMapOptions } from "../exec/pool_types.ts";
+import { map } from "../stream/map.ts";
+import type { MapOptions, StageStream } from "../stream/types.ts";
+import type { InbatchOptions, Target } from "./inbatch_parallel.ts";
+import { checkOpenBag, INBATCH_OPTIONS, INBATCH_PARALLEL_OPTIONS } from "./options.ts";
+import { poolsOf } from "./_symbols.ts";
+import { standalonePools } from "./_standalone_pools.ts";
 
 // deno-lint-ignore no-explicit-any
 type Method = (this: any, ...args: any[]) => any;
@@ -21,10 +26,29 @@ export interface InbatchSpec {
   readonly method: Method;
   readonly init: string;
   readonly post: string | undefined;
-  readonly target: TargetName;
+  readonly target: Target;
   readonly extra: Readonly<Record<string, unknown>>;
   /** An init entry's arguments. */
   readonly entryArgs: (entry: unknown) => readonly unknown[];
+}
+
+/** The decorator's options, checked: `init`, `post`, `target`, and the rest for init and post. */
+export function decoratorOptions(options: unknown): {
+  init: string;
+  post: string | undefined;
+  target: Target;
+  extra: Record<string, unknown>;
+} {
+  const bag = checkOpenBag("@inbatchParallel(options)", INBATCH_PARALLEL_OPTIONS, options, [
+    "init",
+  ]);
+  const { init, post, target = "threads", ...extra } = bag;
+  return { init, post, target, extra };
+}
+
+/** Checks the options of `inbatchOptions(options)`. */
+export function callOptions(options: InbatchOptions): Readonly<InbatchOptions> {
+  return Object.freeze({ ...checkOptions("inbatchOptions()", INBATCH_OPTIONS, options) });
 }
 
 /** One call of a decorated method on `batch`, the marker already taken off `args`. */
@@ -32,7 +56,7 @@ export async function callInbatch(
   spec: InbatchSpec,
   batch: object,
   args: unknown[],
-  options: { readonly nWorkers?: number; readonly target?: TargetName },
+  options: Readonly<InbatchOptions>,
 ): Promise<unknown> {
   const { name, init, post } = spec;
   const initFn = methodOf(batch, init, "init", name);
@@ -62,74 +86,6 @@ export async function callInbatch(
   return await postFn.call(batch, results, ...args, extra);
 }
 
-/** The decorator's options, checked: `init`, `post`, `target` and the rest. */
-export function checkOptions(options: unknown): {
-  init: string;
-  post: string | undefined;
-  target: TargetName;
-  extra: Record<string, unknown>;
-} {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw new TypeError(
-      `@inbatchParallel(options): options must be an object, got ${show(options)}`,
-    );
-  }
-  const { init, post, target = "threads", ...extra } = options as Record<string, unknown>;
-  if (typeof init !== "string" || init === "") {
-    throw new TypeError(
-      `@inbatchParallel(options): init must be the name of a batch method, got ${show(init)}`,
-    );
-  }
-  if (post !== undefined && (typeof post !== "string" || post === "")) {
-    throw new TypeError(
-      `@inbatchParallel(options): post must be the name of a batch method, got ${show(post)}`,
-    );
-  }
-  return { init, post, target: checkTarget("@inbatchParallel(options)", target), extra };
-}
-
-/** The decorated method's name; throws unless it is an instance method. */
-export function checkContext(context: ClassMethodDecoratorContext): string {
-  if (context?.kind !== "method" || context.static) {
-    throw new TypeError(
-      `@inbatchParallel applies to instance methods, not to ${context?.static ? "static " : ""}${
-        context?.kind ?? "this"
-      }`,
-    );
-  }
-  return String(context.name);
-}
-
-/** Checks `inbatchOptions(options)`. */
-export function checkCallOptions(options: unknown): void {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`inbatchOptions(): options must be an object, got ${show(options)}`);
-  }
-  const { nWorkers, target } = options as Record<string, unknown>;
-  if (
-    nWorkers !== undefined && !(Number.isInteger(nWorkers) && (nWorkers as number) >= 1) &&
-    nWorkers !== Infinity
-  ) {
-    const message = `inbatchOptions(): nWorkers must be a positive integer or Infinity, got ${
-      show(nWorkers)
-    }`;
-    throw typeof nWorkers === "number" ? new RangeError(message) : new TypeError(message);
-  }
-  if (target !== undefined) checkTarget("inbatchOptions()", target);
-}
-
-/** Throws a `TypeError` naming `what` unless `target` is a target. */
-function checkTarget(what: string, target: unknown): TargetName {
-  if (!(TARGETS as readonly unknown[]).includes(target)) {
-    throw new TypeError(
-      `${what}: target must be one of ${TARGETS.map((t) => `"${t}"`).join(", ")}, got ${
-        show(target)
-      }`,
-    );
-  }
-  return target as TargetName;
-}
-
 function isIterable(value: unknown): value is Iterable<unknown> {
   return typeof value === "object" && value !== null &&
     typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function";
@@ -155,7 +111,7 @@ interface InbatchCall {
   readonly batch: object;
   readonly method: Method;
   readonly name: string;
-  readonly target: TargetName;
+  readonly target: Target;
   /** `undefined`: the target's default. */
   readonly nWorkers: number | undefined;
   readonly actionArgs: readonly unknown[];
@@ -163,22 +119,24 @@ interface InbatchCall {
   readonly items: readonly (readonly unknown[])[];
 }
 
-/** What a kernel receives for an item: the only argument, or the list of them. */
-export function kernelInput(args: readonly unknown[]): unknown {
-  return args.length === 1 ? args[0] : [...args];
-}
-
 /** Runs every item of `call`; a failure is an `Error` in its place, in init order. */
 async function runItems(call: InbatchCall): Promise<unknown[]> {
-  const { batch, method, name, target, items } = call;
+  const { batch, method, name, target, items, nWorkers } = call;
   const cores = navigator.hardwareConcurrency ?? 1;
   if (target === "threads" || target === "async" || target === "for") {
-    const limit = call.nWorkers ??
+    const concurrency = nWorkers ??
       (target === "threads" ? 4 * cores : target === "async" ? Infinity : 1);
-    return await limited(items.length, limit, name, (i) => method.call(batch, ...items[i]!));
+    return await collect(
+      call,
+      (policy) =>
+        map((args: readonly unknown[]) => method.apply(batch, [...args]), {
+          ...policy,
+          concurrency,
+        }),
+    );
   }
   // The method is called once and hands back what runs per item.
-  const runner: unknown = await method.call(batch, ...call.actionArgs);
+  const runner: unknown = await method.apply(batch, [...call.actionArgs]);
   if (target === "nogil") {
     if (typeof runner !== "function") {
       throw new TypeError(
@@ -187,7 +145,11 @@ async function runItems(call: InbatchCall): Promise<unknown[]> {
         }`,
       );
     }
-    return await limited(items.length, call.nWorkers ?? cores, name, (i) => runner(...items[i]!));
+    const concurrency = nWorkers ?? cores;
+    return await collect(
+      call,
+      (policy) => map((args: readonly unknown[]) => runner(...args), { ...policy, concurrency }),
+    );
   }
   if (!isKernel(runner)) {
     throw new TypeError(
@@ -197,50 +159,53 @@ async function runItems(call: InbatchCall): Promise<unknown[]> {
     );
   }
   if (items.length === 0) return [];
-  const bound = poolsOf(batch);
-  const owned = bound === undefined ? new OwnedPools() : undefined;
-  try {
-    return await onPool(owned ?? bound as Pools, runner, call);
-  } finally {
-    await owned?.close();
-  }
+  // The pools of the run holding the batch, or those of batches used on their own.
+  const pools = poolsOf(batch) ?? standalonePools();
+  const pool = pools.pool(target === "workers" ? "workers" : "processes");
+  // Without nWorkers, the pool's adaptive default keeps every worker busy.
+  const concurrency = nWorkers === undefined ? {} : { concurrency: nWorkers };
+  const k = runner as Kernel<(args: readonly unknown[]) => unknown>;
+  return await collect(call, (policy) => {
+    // Each item is the kernel's argument list.
+    const options = { ...policy, ...concurrency, [SPREAD]: true };
+    return kernelStage(k, pool, options as PoolMapOptions<readonly unknown[]>);
+  });
 }
 
-function onPool(pools: Pools, k: Kernel, call: InbatchCall): Promise<unknown[]> {
-  const pool = pools.pool(call.target === "workers" ? "workers" : "processes");
-  const items = call.items;
-  return limited(
-    items.length,
-    call.nWorkers ?? pool.size,
-    call.name,
-    (i) => pool.run(k as Kernel<(input: unknown) => unknown>, kernelInput(items[i]!)),
-  );
-}
+/** The options every in-batch stage takes: its name, and failures collected, not fatal. */
+type Policy = MapOptions & { readonly [HOOKS]: StageHooks };
 
-/** Runs `task(0..count-1)`, at most `limit` at once; results in index order. */
-async function limited(
-  count: number,
-  limit: number,
-  name: string,
-  task: (i: number) => unknown,
+/**
+ * Runs `call`'s items through the stage `make` builds: results in init
+ * order, each failure an `Error` in its item's place. The stage is ordered,
+ * so when a result comes out, every earlier item either came out before it
+ * or failed (and its `failed` hook has run): the result belongs to the first
+ * item that did neither.
+ */
+async function collect(
+  call: InbatchCall,
+  make: (policy: Policy) => StageStream<readonly unknown[], unknown>,
 ): Promise<unknown[]> {
-  const results: unknown[] = Array.from({ length: count });
+  const failures = new Map<number, unknown>();
+  const stage = make({
+    name: call.name,
+    onError: "skip",
+    maxFailures: Infinity,
+    [HOOKS]: { failed: (index, error) => failures.set(index, error) },
+  });
+  const results: unknown[] = Array.from({ length: call.items.length });
   let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next++;
-      try {
-        results[i] = await task(i);
-      } catch (error) {
-        results[i] = error instanceof Error
-          ? error
-          : new Error(`@inbatchParallel "${name}": item ${i} threw ${show(error)}`, {
-            cause: error,
-          });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+  for await (const value of ReadableStream.from(call.items).pipeThrough(stage)) {
+    while (failures.has(next)) next++;
+    results[next++] = value;
+  }
+  for (const [i, error] of failures) {
+    results[i] = error instanceof Error
+      ? error
+      : new Error(`@inbatchParallel "${call.name}": item ${i} threw ${show(error)}`, {
+        cause: error,
+      });
+  }
   return results;
 }
 

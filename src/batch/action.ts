@@ -4,7 +4,9 @@
  * @module
  */
 
-import { show } from "../_internal/validate.ts";
+import { checkOptions } from "../_internal/options.ts";
+import { ACTION_OPTIONS } from "./options.ts";
+import { markAction } from "./_symbols.ts";
 
 /**
  * Options of `@action(...)`.
@@ -31,18 +33,12 @@ import { show } from "../_internal/validate.ts";
  */
 export interface ActionOptions {
   /**
-   * `true`: one batch at a time runs this action (a lock per method);
-   * a name: one batch at a time runs any of the actions sharing that name.
+   * `true`: one batch at a time runs this action (a lock per method); a name: one batch at a time
+   * runs any of the actions sharing that name.
    *
    * @default {false}
    */
   useLock?: boolean | string;
-}
-
-/** What the pipeline knows of an action. */
-export interface ActionInfo {
-  /** The lock's key: the method itself, a shared name, or none. */
-  readonly lock: object | string | undefined;
 }
 
 /**
@@ -70,28 +66,14 @@ export interface ActionInfo {
 // deno-lint-ignore no-explicit-any
 export type ActionMethod = (this: any, ...args: any[]) => any;
 
-const actions = new WeakMap<ActionMethod, ActionInfo>();
-
-/** The action behind a method, if it is one. */
-export function actionInfo(method: unknown): ActionInfo | undefined {
-  return typeof method === "function" ? actions.get(method as ActionMethod) : undefined;
-}
-
 function register<M extends ActionMethod>(method: M, name: string, options: ActionOptions): M {
   const useLock = options.useLock ?? false;
-  if (typeof useLock !== "boolean" && (typeof useLock !== "string" || useLock === "")) {
-    throw new TypeError(
-      `@action on "${name}": useLock must be a boolean or a non-empty lock name, got ${
-        show(useLock)
-      }`,
-    );
-  }
   // A wrapper, so that one function can be registered once per decoration.
   const wrapped = function (this: unknown, ...args: unknown[]) {
     return method.apply(this, args);
   } as M;
   Object.defineProperty(wrapped, "name", { value: name });
-  actions.set(wrapped, {
+  markAction(wrapped, {
     lock: useLock === true ? wrapped : useLock === false ? undefined : useLock,
   });
   return wrapped;
@@ -104,7 +86,8 @@ function register<M extends ActionMethod>(method: M, name: string, options: Acti
  *
  * @param args The method and its decorator context, or `ActionOptions`.
  * @returns The action, or a decorator.
- * @throws {TypeError} On a field or a bad option.
+ * @throws {TypeError} On a field or a static method, an unknown option (with the closest
+ * known one) or a bad `useLock`.
  *
  * @example One batch at a time writes to disk
  * ```ts
@@ -133,6 +116,7 @@ export function action<M extends ActionMethod>(
  *
  * @param options `useLock`.
  * @returns The decorator.
+ * @throws {TypeError} On an unknown option (with the closest known one) or a bad `useLock`.
  */
 export function action(
   options: ActionOptions,
@@ -142,20 +126,21 @@ export function action(
 ): unknown {
   if (typeof args[0] === "function") {
     const [method, context] = args as [ActionMethod, ClassMethodDecoratorContext];
-    return register(method, checkContext(context), {});
+    return register(method, methodName("@action", context), {});
   }
-  const options = args[0] ?? {};
-  if (typeof options !== "object") {
-    throw new TypeError(`@action(options): options must be an object, got ${show(options)}`);
-  }
+  const options = checkOptions("@action(options)", ACTION_OPTIONS, args[0] ?? {});
   return <M extends ActionMethod>(method: M, context: ClassMethodDecoratorContext): M =>
-    register(method, checkContext(context), options);
+    register(method, methodName("@action", context), options);
 }
 
-function checkContext(context: ClassMethodDecoratorContext): string {
+/**
+ * The name of the method a decorator applies to; throws a `TypeError`
+ * naming `decorator` unless it is an instance method.
+ */
+export function methodName(decorator: string, context: ClassMethodDecoratorContext): string {
   if (context?.kind !== "method" || context.static) {
     throw new TypeError(
-      `@action applies to instance methods, not to ${context?.static ? "static " : ""}${
+      `${decorator} applies to instance methods, not to ${context?.static ? "static " : ""}${
         context?.kind ?? "this"
       }`,
     );

@@ -4,13 +4,16 @@
  * @module
  */
 
-import * as check from "../_internal/validate.ts";
-import { actionInfo } from "./action.ts";
+import { badValue, checkOptions } from "../_internal/options.ts";
+import { show } from "../_internal/validate.ts";
 import type { Batch } from "./batch.ts";
 import type { Dataset } from "./dataset.ts";
+import type { InbatchOptionsMarker } from "./inbatch_parallel.ts";
+import { BATCH_SIZE, GEN_BATCH_OPTIONS } from "./options.ts";
+import type { TraceEvent } from "./trace.ts";
 import { batchKeys } from "./_batch_order.ts";
 import { runBatches, type Step } from "./_batch_run.ts";
-import type { TraceEvent } from "./trace.ts";
+import { actionInfo } from "./_symbols.ts";
 
 /**
  * Options of `genBatch`, `nextBatch` and `run`.
@@ -26,23 +29,28 @@ import type { TraceEvent } from "./trace.ts";
  * const first = await keys();
  * assert.equal(first.length, 4); // two batches of 2 per epoch; the fifth key is dropped
  * assert.deepEqual(await keys(), first); // the same seed, the same batches
+ * assert.throws(() => pipeline.genBatch(2, { prefech: 2 } as GenBatchOptions), /did you mean prefetch\?/);
  * ```
  */
 export interface GenBatchOptions {
   /**
-   * Shuffle the index every epoch: `true` with a random seed, a number to
-   * seed it (the same seed gives the same batches).
+   * Shuffle the index every epoch: `true` with a random seed, a number to seed it (the same seed
+   * gives the same batches).
    *
    * @default {false}
    */
   shuffle?: boolean | number;
-  /** How many passes over the dataset (`genBatch` and `run`: 1 unless `nIters`; `nextBatch`: for ever). */
+  /**
+   * How many passes over the dataset (not with `nIters`).
+   *
+   * @default {1 for `genBatch` and `run` unless `nIters` is given; for ever for `nextBatch`}
+   */
   nEpochs?: number;
   /** How many batches in all (not with `nEpochs`). */
   nIters?: number;
   /**
-   * Drop a batch shorter than `batchSize` at the end of each epoch, instead of
-   * filling it from the next epoch.
+   * Drop a batch shorter than `batchSize` at the end of each epoch, instead of filling it from the
+   * next epoch.
    *
    * @default {false}
    */
@@ -63,7 +71,8 @@ type AnyBatch = Batch<any>;
 type AnyDataset<B extends AnyBatch> = Dataset<B, any>;
 
 /**
- * The action names of a batch class: its methods beyond `Batch`'s.
+ * The action names of a batch class: its methods beyond `Batch`'s (and
+ * beyond the pipeline's own `actions`, `genBatch`, `nextBatch`, `run`).
  *
  * @typeParam B The batch class.
  *
@@ -84,15 +93,54 @@ type AnyDataset<B extends AnyBatch> = Dataset<B, any>;
  * ```
  */
 export type ActionName<B> = {
-  [K in keyof B]: K extends keyof Batch | keyof BatchPipelineBase<Batch> ? never
+  [K in keyof B]: K extends keyof Batch | "actions" | "genBatch" | "nextBatch" | "run" ? never
     : B[K] extends (...args: never[]) => unknown ? K
     : never;
 }[keyof B];
 
 /**
- * A lazy, immutable pipeline over a dataset: the methods of
- * `BatchPipelineBase`, and one chain method per `@action` of the batch class,
- * each returning a new pipeline with that action added.
+ * The arguments a pipeline's chain method takes for an action whose method
+ * has the parameters `P`: the action's arguments, then optionally an
+ * `inbatchOptions()` marker. For a plain action those are its parameters.
+ * An `@inbatchParallel` method is declared per item, with the entry's
+ * parameters first: its action arguments are the parameters after them.
+ * TypeScript cannot tell the two kinds apart, so the chain method takes
+ * the parameters or any trailing part of them; each argument given is
+ * checked against the parameter it lands on.
+ *
+ * @typeParam P The action method's parameters.
+ *
+ * @example The calls of `brighten(pixel: number, by: number)`, per item
+ * ```ts
+ * import { type ActionArgs, inbatchOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const calls: unknown[][] = [];
+ * const brighten = (...args: ActionArgs<[pixel: number, by: number]>) => calls.push(args);
+ * brighten(10);
+ * brighten(10, inbatchOptions({ nWorkers: 2 }));
+ * brighten(1, 10); // the type cannot tell: this is the call of a plain action
+ * // @ts-expect-error: `by` takes a number
+ * brighten("10");
+ * assert.equal(calls.length, 4);
+ * ```
+ */
+export type ActionArgs<P extends readonly unknown[]> =
+  | P
+  | [...P, InbatchOptionsMarker]
+  | (P extends readonly [] ? never
+    : P extends readonly [unknown, ...infer R] ? ActionArgs<R>
+    : number extends P["length"] ? never
+    : P extends readonly [unknown?, ...infer R] ? ActionArgs<R>
+    : never);
+
+/**
+ * A lazy, immutable pipeline over a dataset (get one from `dataset.p`): it
+ * makes batches and runs the actions on them, and has one chain method per
+ * `@action` of the batch class, each returning a new pipeline with that
+ * action added. A chain method takes the action's arguments (`ActionArgs`):
+ * `p.resize("x")` where `resize(size: number)` fails to type-check, as a
+ * name the batch class lacks does.
  *
  * @typeParam B The batch class.
  *
@@ -104,37 +152,16 @@ export type ActionName<B> = {
  * class Numbers extends Batch<number> {
  *   values: number[] = [];
  *   @action load() { this.values = [...this.indices]; }
- *   @action double() { this.values = this.values.map((x) => 2 * x); }
+ *   @action scale(by: number) { this.values = this.values.map((x) => by * x); }
  * }
  * const loaded: BatchPipeline<Numbers> = new Dataset(4, Numbers).p.load();
- * const doubled: BatchPipeline<Numbers> = loaded.double();
- * assert.deepEqual([loaded.actions, doubled.actions], [["load"], ["load", "double"]]);
+ * const doubled: BatchPipeline<Numbers> = loaded.scale(2);
+ * assert.deepEqual([loaded.actions, doubled.actions], [["load"], ["load", "scale"]]);
  * const [batch] = await Array.fromAsync(doubled.genBatch(4));
  * assert.deepEqual(batch!.values, [0, 2, 4, 6]);
+ * // @ts-expect-error: scale takes a number
+ * assert.throws(() => loaded.scale("2").missing());
  * ```
- */
-// deno-lint-ignore no-explicit-any
-export type BatchPipeline<B extends Batch<any>> =
-  & BatchPipelineBase<B>
-  & { readonly [K in ActionName<B>]: (...args: unknown[]) => BatchPipeline<B> };
-
-let makePipeline: <B extends AnyBatch>(
-  dataset: AnyDataset<B>,
-  steps: readonly Step[],
-) => BatchPipeline<B>;
-
-/** A pipeline over `dataset` with no actions (for `dataset.p`). */
-export function emptyPipeline<B extends AnyBatch>(
-  dataset: AnyDataset<B>,
-): BatchPipeline<B> {
-  return makePipeline(dataset, []);
-}
-
-/**
- * What every batch pipeline can do: make batches and run the actions on
- * them. Get one from `dataset.p`; chain actions on it by name.
- *
- * @typeParam B The batch class.
  *
  * @example Three actions, two batches ahead
  * ```ts
@@ -161,57 +188,101 @@ export function emptyPipeline<B extends AnyBatch>(
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export class BatchPipelineBase<B extends Batch<any>> implements AsyncDisposable {
+export type BatchPipeline<B extends Batch<any>> =
+  & {
+    /** The names of the actions in this pipeline, in order. */
+    readonly actions: string[];
+    /**
+     * Makes batches of `batchSize` keys and runs the actions on each; one
+     * epoch unless `nEpochs` or `nIters` says otherwise.
+     *
+     * @param batchSize Keys per batch, at most the dataset's size.
+     * @param options Epochs, shuffle, `dropLast`, `prefetch`, `trace`.
+     * @returns A stream of batches, in creation order.
+     * @throws {RangeError} When a number is out of range.
+     * @throws {TypeError} When `nEpochs` and `nIters` are both given, an option has the wrong
+     * type, or an option is unknown (with the closest known one).
+     */
+    genBatch(batchSize: number, options?: GenBatchOptions): ReadableStream<B>;
+    /**
+     * The next batch of this pipeline object: each call continues where the
+     * last one stopped. Runs for ever unless `nEpochs` or `nIters` is given.
+     * The first call's options hold for the later ones.
+     *
+     * @param batchSize Keys per batch (the same on every call).
+     * @param options As for `genBatch`, on the first call.
+     * @returns The next batch.
+     * @throws {RangeError} When the batches have run out, or a number is out of range.
+     */
+    nextBatch(batchSize: number, options?: GenBatchOptions): Promise<B>;
+    /**
+     * Runs every batch through the actions and drops it; one epoch unless
+     * `nEpochs` or `nIters` says otherwise.
+     *
+     * @param batchSize Keys per batch.
+     * @param options As for `genBatch`.
+     * @returns When the last batch is done.
+     */
+    run(batchSize: number, options?: GenBatchOptions): Promise<void>;
+    /** Stops the batches `nextBatch` was making. */
+    [Symbol.asyncDispose](): Promise<void>;
+  }
+  & {
+    readonly [K in ActionName<B>]: B[K] extends (...args: infer P) => unknown
+      ? (...args: ActionArgs<P>) => BatchPipeline<B>
+      : never;
+  };
+
+/** A pipeline over `dataset` with no actions (for `dataset.p`). */
+export function emptyPipeline<B extends AnyBatch>(dataset: AnyDataset<B>): BatchPipeline<B> {
+  return pipeline(dataset, []);
+}
+
+// A pipeline: its own methods, and one chain method per action of the batch
+// class, which makes a pipeline with one more step.
+function pipeline<B extends AnyBatch>(
+  dataset: AnyDataset<B>,
+  steps: readonly Step[],
+): BatchPipeline<B> {
+  const proto = dataset.batchClass.prototype as object;
+  return new Proxy(new Runner(dataset, steps), {
+    get(target, key) {
+      if (typeof key === "symbol" || key in target || key === "then") {
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      }
+      if (actionInfo((proto as Record<string, unknown>)[key]) === undefined) {
+        const names = actionNames(proto);
+        throw new TypeError(
+          `${proto.constructor.name} has no action "${key}" (its actions: ${
+            names.join(", ") || "none"
+          })`,
+        );
+      }
+      return (...args: unknown[]) => pipeline(dataset, [...steps, { name: key, args }]);
+    },
+  }) as unknown as BatchPipeline<B>;
+}
+
+// What a pipeline does with its steps (the methods of `BatchPipeline`).
+class Runner<B extends AnyBatch> implements AsyncDisposable {
   readonly #dataset: AnyDataset<B>;
   readonly #steps: readonly Step[];
   #cursor: { reader: ReadableStreamDefaultReader<B>; size: number } | undefined;
 
-  static {
-    makePipeline = <B extends AnyBatch>(
-      dataset: AnyDataset<B>,
-      steps: readonly Step[],
-    ): BatchPipeline<B> => {
-      const base = new BatchPipelineBase<B>(dataset, steps);
-      const chain = (name: string, args: unknown[]) =>
-        makePipeline(base.#dataset, [...base.#steps, { name, args }]);
-      return withActions(base, dataset.batchClass.prototype as object, chain);
-    };
-  }
-
-  private constructor(dataset: AnyDataset<B>, steps: readonly Step[]) {
+  constructor(dataset: AnyDataset<B>, steps: readonly Step[]) {
     this.#dataset = dataset;
     this.#steps = steps;
   }
 
-  /** The names of the actions in this pipeline, in order. */
   get actions(): string[] {
     return this.#steps.map((s) => s.name);
   }
 
-  /**
-   * Makes batches of `batchSize` keys and runs the actions on each; one
-   * epoch unless `nEpochs` or `nIters` says otherwise.
-   *
-   * @param batchSize Keys per batch, at most the dataset's size.
-   * @param options Epochs, shuffle, `dropLast`, `prefetch`, `trace`.
-   * @returns A stream of batches, in creation order.
-   * @throws {RangeError} When a number is out of range.
-   * @throws {TypeError} When `nEpochs` and `nIters` are both given, or an option has the wrong type.
-   */
   genBatch(batchSize: number, options?: GenBatchOptions): ReadableStream<B> {
     return this.#run("genBatch", batchSize, options, 1);
   }
 
-  /**
-   * The next batch of this pipeline object: each call continues where the
-   * last one stopped. Runs for ever unless `nEpochs` or `nIters` is given.
-   * The first call's options hold for the later ones.
-   *
-   * @param batchSize Keys per batch (the same on every call).
-   * @param options As for `genBatch`, on the first call.
-   * @returns The next batch.
-   * @throws {RangeError} When the batches have run out, or a number is out of range.
-   */
   async nextBatch(batchSize: number, options?: GenBatchOptions): Promise<B> {
     if (this.#cursor === undefined) {
       const stream = this.#run("nextBatch", batchSize, options, Infinity);
@@ -226,19 +297,10 @@ export class BatchPipelineBase<B extends Batch<any>> implements AsyncDisposable 
     return value;
   }
 
-  /**
-   * Runs every batch through the actions and drops it; one epoch unless
-   * `nEpochs` or `nIters` says otherwise.
-   *
-   * @param batchSize Keys per batch.
-   * @param options As for `genBatch`.
-   * @returns When the last batch is done.
-   */
   async run(batchSize: number, options?: GenBatchOptions): Promise<void> {
     for await (const _ of this.#run("run", batchSize, options, 1));
   }
 
-  /** Stops the batches `nextBatch` was making. */
   async [Symbol.asyncDispose](): Promise<void> {
     const cursor = this.#cursor;
     this.#cursor = undefined;
@@ -251,74 +313,43 @@ export class BatchPipelineBase<B extends Batch<any>> implements AsyncDisposable 
     options: GenBatchOptions | undefined,
     defaultEpochs: number,
   ): ReadableStream<B> {
-    const o = check.optionsBag(what, options);
+    const o = checkOptions(what, GEN_BATCH_OPTIONS, options);
+    if (!BATCH_SIZE.test(batchSize)) {
+      const message = badValue(what, "batchSize", BATCH_SIZE, batchSize);
+      throw typeof batchSize === "number" ? new RangeError(message) : new TypeError(message);
+    }
     const size = this.#dataset.index.length;
-    check.positiveInteger(what, "batchSize", batchSize);
     if (batchSize > size) {
       throw new RangeError(
-        `Cannot run ${what}: batchSize ${batchSize} is larger than the dataset (${size} items)`,
+        `${what}: batchSize ${batchSize} is larger than the dataset (${size} items)`,
       );
     }
     if (o.nEpochs !== undefined && o.nIters !== undefined) {
       throw new TypeError(
-        `Cannot run ${what}: give nEpochs or nIters, not both (got nEpochs ${
-          check.show(o.nEpochs)
-        } and nIters ${check.show(o.nIters)})`,
+        `${what}: give nEpochs or nIters, not both (got nEpochs ${show(o.nEpochs)} and nIters ${
+          show(o.nIters)
+        })`,
       );
     }
-    const epochs = o.nEpochs === undefined
-      ? (o.nIters === undefined ? defaultEpochs : Infinity)
-      : check.positiveInteger(what, "nEpochs", o.nEpochs);
-    const iters = o.nIters === undefined
-      ? Infinity
-      : check.positiveInteger(what, "nIters", o.nIters);
-    const dropLast = o.dropLast === undefined ? false : check.boolean(what, "dropLast", o.dropLast);
-    const prefetch = o.prefetch === undefined ? 0 : check.count(what, "prefetch", o.prefetch);
-    let shuffle: false | number = false;
-    if (o.shuffle === true) shuffle = crypto.getRandomValues(new Uint32Array(1))[0]!;
-    else if (typeof o.shuffle === "number" && Number.isFinite(o.shuffle)) shuffle = o.shuffle;
-    else if (o.shuffle !== undefined && o.shuffle !== false) {
-      throw new TypeError(
-        `Cannot run ${what}: shuffle must be a boolean or a seed number, got ${
-          check.show(o.shuffle)
-        }`,
-      );
-    }
-    const trace = o.trace === undefined ? undefined : check.callable(what, "trace", o.trace);
+    const epochs = o.nEpochs ?? (o.nIters === undefined ? defaultEpochs : Infinity);
+    const shuffle = o.shuffle === true
+      ? crypto.getRandomValues(new Uint32Array(1))[0]!
+      : o.shuffle ?? false;
     const dataset = this.#dataset;
     return runBatches({
-      keys: batchKeys(dataset.index.indices, { size: batchSize, shuffle, epochs, iters, dropLast }),
+      keys: batchKeys(dataset.index.indices, {
+        size: batchSize,
+        shuffle,
+        epochs,
+        iters: o.nIters ?? Infinity,
+        dropLast: o.dropLast ?? false,
+      }),
       make: (keys) => new dataset.batchClass(keys, dataset),
       steps: this.#steps,
-      prefetch,
-      trace,
+      prefetch: o.prefetch ?? 0,
+      trace: o.trace,
     });
   }
-}
-
-// The pipeline, with its batch class's actions as chain methods.
-function withActions<B extends AnyBatch>(
-  base: BatchPipelineBase<B>,
-  proto: object,
-  chain: (name: string, args: unknown[]) => BatchPipeline<B>,
-): BatchPipeline<B> {
-  return new Proxy(base, {
-    get(target, key) {
-      if (typeof key === "symbol" || key in target || key === "then") {
-        const value = Reflect.get(target, key, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      }
-      if (actionInfo((proto as Record<string, unknown>)[key]) === undefined) {
-        const names = actionNames(proto);
-        throw new TypeError(
-          `${proto.constructor.name} has no action "${key}" (its actions: ${
-            names.join(", ") || "none"
-          })`,
-        );
-      }
-      return (...args: unknown[]) => chain(key, args);
-    },
-  }) as BatchPipeline<B>;
 }
 
 // The actions of a batch class, its ancestors' included.

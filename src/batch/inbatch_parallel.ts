@@ -6,7 +6,9 @@
  */
 
 import { show } from "../_internal/validate.ts";
-import { callInbatch, checkCallOptions, checkContext, checkOptions } from "./_inbatch_call.ts";
+import { methodName } from "./action.ts";
+import { callInbatch, callOptions, decoratorOptions } from "./_inbatch_call.ts";
+import { closeStandalonePools } from "./_standalone_pools.ts";
 
 /**
  * Where the items of an `@inbatchParallel` call run. `"threads"`, `"async"`
@@ -17,20 +19,21 @@ import { callInbatch, checkCallOptions, checkContext, checkOptions } from "./_in
  *
  * @example Three targets on the event loop, one result
  * ```ts
- * import { Batch, inbatchOptions, inbatchParallel, type Target } from "@conveyor/core";
+ * import { action, Batch, Dataset, inbatchOptions, inbatchParallel, type Target } from "@conveyor/core";
  * import assert from "node:assert/strict";
  *
  * class Squares extends Batch<number> {
  *   out: number[] = [];
  *   items(): readonly number[] { return this.indices; }
+ *   @action
  *   @inbatchParallel({ init: "items" })
- *   square(item?: unknown): void { this.out[item as number] = (item as number) ** 2; }
+ *   square(item: number): void { this.out.push(item ** 2); }
  * }
  * const targets: Target[] = ["threads", "async", "for"];
  * for (const target of targets) {
- *   const batch = new Squares([0, 1, 2]);
- *   await batch.square(inbatchOptions({ target }));
- *   assert.deepEqual(batch.out, [0, 1, 4]);
+ *   const batches = new Dataset(3, Squares).p.square(inbatchOptions({ target })).genBatch(3);
+ *   const [batch] = await Array.fromAsync(batches);
+ *   assert.deepEqual(batch!.out.sort(), [0, 1, 4]);
  * }
  * ```
  */
@@ -41,19 +44,26 @@ export type Target = "threads" | "async" | "for" | "workers" | "processes" | "mp
  *
  * @example An extra key for `init`, and a `post` that sums
  * ```ts
- * import { Batch, inbatchParallel, type InbatchParallelOptions } from "@conveyor/core";
+ * import { action, Batch, Dataset, inbatchParallel, type InbatchParallelOptions } from "@conveyor/core";
  * import assert from "node:assert/strict";
  *
  * const options: InbatchParallelOptions = {
- *   init: "items", post: "total", target: "async", scale: 10,
+ *   init: "items", post: "sum", target: "async", scale: 10,
  * };
  * class Prices extends Batch<number> {
+ *   total = 0;
  *   items({ scale }: { scale: number }): number[] { return this.indices.map((i) => i * scale); }
- *   total(results: number[]): number { return results.reduce((a, b) => a + b, 0); }
+ *   sum(results: number[]): this {
+ *     this.total = results.reduce((a, b) => a + b, 0);
+ *     return this;
+ *   }
+ *   @action
  *   @inbatchParallel(options)
- *   async price(amount?: number): Promise<number> { return amount! + 1; }
+ *   async price(amount: number): Promise<number> { return amount + 1; }
  * }
- * assert.equal(await new Prices([1, 2, 3]).price(), 63); // 11 + 21 + 31
+ * const [batch] = await Array.fromAsync(new Dataset(3, Prices).p.price().genBatch(3));
+ * assert.equal(batch!.total, 33); // 1 + 11 + 21
+ * assert.throws(() => inbatchParallel({ init: "items", target: "gpu" as never }), /target must be one of/);
  * ```
  */
 export interface InbatchParallelOptions {
@@ -76,29 +86,31 @@ export interface InbatchParallelOptions {
  *
  * @example One call in parallel where the decorator says one at a time
  * ```ts
- * import { Batch, type InbatchOptions, inbatchOptions, inbatchParallel } from "@conveyor/core";
+ * import { action, Batch, Dataset, type InbatchOptions, inbatchOptions, inbatchParallel } from "@conveyor/core";
  * import assert from "node:assert/strict";
  *
  * let inside = 0, most = 0;
  * class Pages extends Batch<number> {
  *   items(): readonly number[] { return this.indices; }
+ *   @action
  *   @inbatchParallel({ init: "items", target: "for" })
- *   async fetch(_page?: unknown): Promise<void> {
+ *   async fetch(_page: number, _retries: number): Promise<void> {
  *     most = Math.max(most, ++inside);
  *     await new Promise((resolve) => setTimeout(resolve, 1));
  *     inside--;
  *   }
  * }
  * const options: InbatchOptions = { target: "async", nWorkers: 3 };
- * await new Pages([1, 2, 3, 4, 5, 6]).fetch(inbatchOptions(options));
+ * await new Dataset(6, Pages).p.fetch(2, inbatchOptions(options)).run(6);
  * assert.equal(most, 3);
+ * assert.throws(() => inbatchOptions({ nWorker: 3 } as InbatchOptions), /did you mean nWorkers\?/);
  * ```
  */
 export interface InbatchOptions {
   /**
    * The most items in flight at once.
    *
-   * @default {4 × cores for "threads", Infinity for "async", 1 for "for", the pool's size for "workers" and "processes", the cores for "nogil"}
+   * @default {4 × cores for "threads", Infinity for "async", 1 for "for", the pool's adaptive default (every worker busy) for "workers" and "processes", the cores for "nogil"}
    */
   nWorkers?: number;
   /** Overrides the decorator's target for this call. */
@@ -107,14 +119,15 @@ export interface InbatchOptions {
 
 /**
  * An `init` entry with positional and named arguments: the method gets
- * `(...positional, named)`. Make one with `callArgs()`.
+ * `(...positional, named)`. `callArgs()` makes one (the public API exports
+ * this class as a type only).
  *
  * @example An entry for `method(data, item, { scale })`
  * ```ts
- * import { CallArgs } from "./inbatch_parallel.ts";
+ * import { type CallArgs, callArgs } from "@conveyor/core";
  * import assert from "node:assert/strict";
  *
- * const entry = new CallArgs(["data", 3], { scale: 2 });
+ * const entry: CallArgs = callArgs(["data", 3], { scale: 2 });
  * assert.deepEqual(entry.positional, ["data", 3]);
  * assert.deepEqual(entry.named, { scale: 2 });
  * ```
@@ -156,8 +169,7 @@ export class CallArgs {
  *
  * @example Data, item, and named options
  * ```ts
- * import { Batch } from "./batch.ts";
- * import { callArgs, inbatchParallel } from "./inbatch_parallel.ts";
+ * import { action, Batch, callArgs, Dataset, inbatchParallel } from "@conveyor/core";
  * import assert from "node:assert/strict";
  *
  * class Scaled extends Batch<number> {
@@ -166,14 +178,14 @@ export class CallArgs {
  *   init(): unknown[] {
  *     return this.indices.map((i) => callArgs([this.data, i], { scale: 3 }));
  *   }
+ *   @action
  *   @inbatchParallel({ init: "init" })
- *   scale(data?: number[], i = 0, { scale } = { scale: 1 }): void {
- *     this.out[i] = data![i]! * scale;
+ *   scale(data: number[], i: number, { scale }: { scale: number }): void {
+ *     this.out[i] = data[i]! * scale;
  *   }
  * }
- * const batch = new Scaled([0, 1]);
- * await batch.scale();
- * assert.deepEqual(batch.out, [30, 60]);
+ * const [batch] = await Array.fromAsync(new Dataset(2, Scaled).p.scale().genBatch(2));
+ * assert.deepEqual(batch!.out, [30, 60]);
  * ```
  */
 export function callArgs(
@@ -185,15 +197,15 @@ export function callArgs(
 
 /**
  * Per-call options, recognised as the last argument of an action call;
- * `inbatchOptions()` makes one.
+ * `inbatchOptions()` makes one (the public API exports this class as a
+ * type only).
  *
  * @example What it holds
  * ```ts
- * import { inbatchOptions, InbatchOptionsMarker } from "./inbatch_parallel.ts";
+ * import { inbatchOptions, type InbatchOptionsMarker } from "@conveyor/core";
  * import assert from "node:assert/strict";
  *
- * const marker = inbatchOptions({ nWorkers: 3 });
- * assert(marker instanceof InbatchOptionsMarker);
+ * const marker: InbatchOptionsMarker = inbatchOptions({ nWorkers: 3 });
  * assert.equal(marker.options.nWorkers, 3);
  * ```
  */
@@ -206,11 +218,11 @@ export class InbatchOptionsMarker {
    *
    * @param options `nWorkers` and `target`.
    * @throws {RangeError} When `nWorkers` is a number but not a positive integer or `Infinity`.
-   * @throws {TypeError} When `nWorkers` is not a number or `target` is unknown.
+   * @throws {TypeError} When `nWorkers` is not a number, `target` is unknown, or a key is
+   * unknown (with the closest known one).
    */
   constructor(options: InbatchOptions) {
-    checkCallOptions(options);
-    this.options = Object.freeze({ ...options });
+    this.options = callOptions(options);
   }
 }
 
@@ -222,12 +234,12 @@ export class InbatchOptionsMarker {
  * @param options `nWorkers`: the most items in flight; `target`: where they run.
  * @returns The marker to pass last.
  * @throws {RangeError} When `nWorkers` is a number but not a positive integer or `Infinity`.
- * @throws {TypeError} When `nWorkers` is not a number or `target` is unknown.
+ * @throws {TypeError} When `nWorkers` is not a number, `target` is unknown, or a key is
+ * unknown (with the closest known one).
  *
  * @example At most 2 items at once
  * ```ts
- * import { Batch } from "./batch.ts";
- * import { inbatchOptions, inbatchParallel } from "./inbatch_parallel.ts";
+ * import { Batch, inbatchOptions, inbatchParallel } from "@conveyor/core";
  * import assert from "node:assert/strict";
  *
  * let inside = 0, most = 0;
@@ -236,7 +248,7 @@ export class InbatchOptionsMarker {
  *     return this.indices;
  *   }
  *   @inbatchParallel({ init: "items", target: "async" })
- *   async visit(_item?: unknown): Promise<void> {
+ *   async visit(..._item: unknown[]): Promise<void> {
  *     most = Math.max(most, ++inside);
  *     await new Promise((resolve) => setTimeout(resolve, 1));
  *     inside--;
@@ -244,6 +256,7 @@ export class InbatchOptionsMarker {
  * }
  * await new Slow([1, 2, 3, 4, 5]).visit(inbatchOptions({ nWorkers: 2 }));
  * assert.equal(most, 2);
+ * assert.throws(() => inbatchOptions({ nWorkers: 0 }), RangeError);
  * ```
  */
 export function inbatchOptions(options: InbatchOptions): InbatchOptionsMarker {
@@ -286,13 +299,14 @@ export function anyActionFailed(results: readonly unknown[]): boolean {
  *    item on the event loop (sync or async; `"for"` one after another).
  *    `"workers"`, `"processes"` (alias `"mpc"`) and `"nogil"` call the method
  *    once, as `method(...actionArgs)`: it returns a kernel (`kernel()`) run per
- *    item in the pipeline's `WorkerPool` or `ProcessPool`, or a function
- *    (typically a nonblocking symbol of `native()`) called per item with the
- *    item's arguments. **A kernel takes one input**: it receives the item's
- *    only argument itself, or, when the item has none or several, the
- *    array of them (`crunchWith([seed, offset])` for the entry `[seed]` and
- *    the action argument `offset`). A batch outside a pipeline gets pools of
- *    its own for the call, closed when it ends.
+ *    item in a `WorkerPool` or `ProcessPool`, or a function (typically a
+ *    nonblocking symbol of `native()`). Either is called with the same
+ *    arguments the method would get for that item: `add(item, offset)` for
+ *    the entry `item` and the action argument `offset`. Without `nWorkers`, a
+ *    pool keeps all its workers busy. The pools are the pipeline run's
+ *    (closed when the run ends); a batch outside a run shares pools with the
+ *    other batches outside one, made on first use: they stop their workers
+ *    once idle for 5 s, or at once with `closeInbatchPools()`.
  * 3. With `post`: `this[post](results, ...actionArgs, extra)` gets the
  *    results in `init` order, an `Error` in place of each failure (a thrown
  *    non-`Error` is wrapped, as `cause`); its return value is the call's
@@ -300,10 +314,11 @@ export function anyActionFailed(results: readonly unknown[]): boolean {
  *    as an `AggregateError`), otherwise the call returns the batch.
  *
  * `inbatchOptions({ nWorkers, target })` as the last argument overrides the
- * defaults for one call. The decorated method is always async, and
- * TypeScript still sees the declared per-item signature: declare its
- * parameters optional (or call it through the pipeline) so that the action's
- * call type-checks. Put `@action` above it to chain it into a pipeline.
+ * defaults for one call. Put `@action` above the decorator to chain the
+ * method into a pipeline: its chain method takes the action's arguments,
+ * the parameters after the entry's (see `ActionArgs`), then optionally the
+ * `inbatchOptions()` marker. The decorated method is always async; called on
+ * a batch directly, TypeScript still sees the method as declared, per item.
  *
  * @param options `init`, `post`, `target`, and extra keys for `init` and `post`.
  * @returns The method decorator.
@@ -313,8 +328,7 @@ export function anyActionFailed(results: readonly unknown[]): boolean {
  *
  * @example One call per item, results to post
  * ```ts
- * import { Batch } from "./batch.ts";
- * import { anyActionFailed, inbatchParallel } from "./inbatch_parallel.ts";
+ * import { action, anyActionFailed, Batch, Dataset, inbatchParallel } from "@conveyor/core";
  * import assert from "node:assert/strict";
  *
  * class Words extends Batch<string> {
@@ -327,22 +341,84 @@ export function anyActionFailed(results: readonly unknown[]): boolean {
  *     this.lengths = results as number[];
  *     return this;
  *   }
+ *   @action
  *   @inbatchParallel({ init: "items", post: "keep" })
- *   async measure(word?: string): Promise<number> {
+ *   async measure(word: string): Promise<number> {
  *     await new Promise((resolve) => setTimeout(resolve, 1));
- *     return word!.length;
+ *     return word.length;
  *   }
  * }
- * const batch = new Words(["a", "bcd", "ef"]);
- * await batch.measure();
- * assert.deepEqual(batch.lengths, [1, 3, 2]);
+ * const words = new Dataset(["a", "bcd", "ef"], Words);
+ * const [batch] = await Array.fromAsync(words.p.measure().genBatch(3));
+ * assert.deepEqual(batch!.lengths, [1, 3, 2]);
  * ```
  *
- * @example A kernel per item in workers: several arguments arrive as one array
+ * @example A kernel per item in workers, called as the method would be
  * ```ts
- * import { Batch } from "./batch.ts";
- * import { kernel, type Kernel } from "../exec/kernel.ts";
- * import { inbatchParallel } from "./inbatch_parallel.ts";
+ * import { action, Batch, Dataset, inbatchParallel, kernel, type Kernel } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * // add(item: number, offset: number): number
+ * const fixtures = new URL("../../tests/fixtures/batch_kernels.ts", import.meta.url);
+ * class Sums extends Batch<number> {
+ *   out: unknown[] = [];
+ *   items(): readonly number[] {
+ *     return this.indices;
+ *   }
+ *   keep(results: unknown[]): this {
+ *     this.out = results;
+ *     return this;
+ *   }
+ *   // Called once with the action's arguments; per item, add(item, offset) runs in a worker.
+ *   @action
+ *   @inbatchParallel({ init: "items", post: "keep", target: "workers" })
+ *   add(_offset: number): Kernel {
+ *     return kernel(fixtures, "add");
+ *   }
+ * }
+ * const batches = new Dataset([1, 2, 3], Sums).p.add(100).genBatch(3);
+ * const [batch] = await Array.fromAsync(batches); // the run's pools close with it
+ * assert.deepEqual(batch!.out, [101, 102, 103]);
+ * ```
+ */
+export function inbatchParallel(
+  options: InbatchParallelOptions,
+  // deno-lint-ignore no-explicit-any
+): <M extends (this: any, ...args: any[]) => any>(
+  method: M,
+  context: ClassMethodDecoratorContext,
+) => M {
+  const { init, post, target, extra } = decoratorOptions(options);
+  // deno-lint-ignore no-explicit-any
+  return <M extends (this: any, ...args: any[]) => any>(
+    method: M,
+    context: ClassMethodDecoratorContext,
+  ): M => {
+    const name = methodName("@inbatchParallel", context);
+    const spec = { name, method, init, post, target, extra, entryArgs };
+    const wrapped = function (this: object, ...args: unknown[]): Promise<unknown> {
+      const marker = args.at(-1) instanceof InbatchOptionsMarker
+        ? args.pop() as InbatchOptionsMarker
+        : undefined;
+      return callInbatch(spec, this, args, marker?.options ?? {});
+    };
+    Object.defineProperty(wrapped, "name", { value: name });
+    return wrapped as unknown as M;
+  };
+}
+
+/**
+ * Closes the pools that in-batch calls of batches outside a pipeline run
+ * share (a run closes its own). They are made on first use and stop their
+ * workers on their own once idle for 5 s, so a program that never calls this
+ * still exits; call it to end them at once, as a test does before it ends.
+ * A later call of such a batch makes new ones.
+ *
+ * @returns When their workers are gone.
+ *
+ * @example A batch on its own, then the pools closed
+ * ```ts
+ * import { Batch, closeInbatchPools, inbatchParallel, kernel, type Kernel } from "@conveyor/core";
  * import assert from "node:assert/strict";
  *
  * const fixtures = new URL("../../tests/fixtures/batch_kernels.ts", import.meta.url);
@@ -355,41 +431,23 @@ export function anyActionFailed(results: readonly unknown[]): boolean {
  *     this.out = results;
  *     return this;
  *   }
- *   // Per item: add(item, offset), i.e. the kernel's input is [item, offset].
  *   @inbatchParallel({ init: "items", post: "keep", target: "workers" })
- *   add(_offset?: number): Kernel {
+ *   add(_offset: number): Kernel {
  *     return kernel(fixtures, "add");
  *   }
  * }
- * const batch = new Sums([1, 2, 3]);
- * await batch.add(100);
- * assert.deepEqual(batch.out, [101, 102, 103]);
+ * try {
+ *   const batch = new Sums([1, 2]);
+ *   await batch.add(10);
+ *   await batch.add(20); // the same pool as the call before
+ *   assert.deepEqual(batch.out, [21, 22]);
+ * } finally {
+ *   await closeInbatchPools();
+ * }
  * ```
  */
-export function inbatchParallel(
-  options: InbatchParallelOptions,
-  // deno-lint-ignore no-explicit-any
-): <M extends (this: any, ...args: any[]) => any>(
-  method: M,
-  context: ClassMethodDecoratorContext,
-) => M {
-  const { init, post, target, extra } = checkOptions(options);
-  // deno-lint-ignore no-explicit-any
-  return <M extends (this: any, ...args: any[]) => any>(
-    method: M,
-    context: ClassMethodDecoratorContext,
-  ): M => {
-    const name = checkContext(context);
-    const spec = { name, method, init, post, target, extra, entryArgs };
-    const wrapped = function (this: object, ...args: unknown[]): Promise<unknown> {
-      const marker = args.at(-1) instanceof InbatchOptionsMarker
-        ? args.pop() as InbatchOptionsMarker
-        : undefined;
-      return callInbatch(spec, this, args, marker?.options ?? {});
-    };
-    Object.defineProperty(wrapped, "name", { value: name });
-    return wrapped as unknown as M;
-  };
+export function closeInbatchPools(): Promise<void> {
+  return closeStandalonePools();
 }
 
 /** An entry's arguments: an array spread, `CallArgs` both, anything else itself. */

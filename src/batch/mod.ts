@@ -29,9 +29,9 @@
 export { action, type ActionMethod, type ActionOptions } from "./action.ts";
 export { Batch } from "./batch.ts";
 export {
+  type ActionArgs,
   type ActionName,
   type BatchPipeline,
-  BatchPipelineBase,
   type GenBatchOptions,
 } from "./batch_pipeline.ts";
 export { type BatchClass, Dataset } from "./dataset.ts";
@@ -39,11 +39,12 @@ export { DatasetIndex } from "./dataset_index.ts";
 export { SkipBatch, StopPipeline } from "./errors.ts";
 export {
   anyActionFailed,
-  CallArgs,
+  type CallArgs,
   callArgs,
+  closeInbatchPools,
   type InbatchOptions,
   inbatchOptions,
-  InbatchOptionsMarker,
+  type InbatchOptionsMarker,
   inbatchParallel,
   type InbatchParallelOptions,
   type Target,

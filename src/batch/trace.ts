@@ -4,6 +4,9 @@
  * @module
  */
 
+import { checkOptions } from "../_internal/options.ts";
+import { FORMAT_TRACE_OPTIONS } from "./options.ts";
+
 /**
  * What a batch pipeline's `trace` callback sees. `batch` counts batches in
  * creation order and `action` the actions of the pipeline, both from 1.
@@ -45,6 +48,8 @@ export interface TraceEvent {
  * @param options `withBatch`: always (true) or never (false) name the batch
  *   of an action event; by default, only when batches overlap.
  * @returns One line per event.
+ * @throws {TypeError} On an unknown option (with the closest known one) or a `withBatch` that
+ * is not a boolean.
  *
  * @example Two actions, one batch
  * ```ts
@@ -63,7 +68,8 @@ export function formatTrace(
   events: readonly TraceEvent[],
   options?: { withBatch?: boolean },
 ): string[] {
-  const withBatch = options?.withBatch ?? overlapping(events);
+  const o = checkOptions("formatTrace", FORMAT_TRACE_OPTIONS, options);
+  const withBatch = o.withBatch ?? overlapping(events);
   return events.map((e) => {
     if (e.type === "batch created") return `batch #${e.batch} is created`;
     const what = e.type === "action started" ? "started" : "finished";

@@ -1,0 +1,42 @@
+// The internal keys the batch modules share state under, instead of module
+// maps: what `@action` knows of a method lives on the method, and the pools
+// of the run that holds a batch live on the batch. Neither symbol leaves
+// src/batch, so neither is part of the public API.
+
+import type { PoolSet } from "../exec/pool_set.ts";
+
+/** What the pipeline knows of an action. */
+export interface ActionInfo {
+  /** The lock's key: the method itself, a shared name, or none. */
+  readonly lock: object | string | undefined;
+}
+
+/** The key of an action's `ActionInfo`, on the method `@action` returns. */
+export const ACTION: unique symbol = Symbol("conveyor.action");
+
+/** The key of the pools of the run that holds a batch, on the batch. */
+export const RUN_POOLS: unique symbol = Symbol("conveyor.runPools");
+
+/** The action behind a method, if it is one. */
+export function actionInfo(method: unknown): ActionInfo | undefined {
+  return typeof method === "function" ? (method as { [ACTION]?: ActionInfo })[ACTION] : undefined;
+}
+
+/** Marks `method` as an action. */
+export function markAction(method: object, info: ActionInfo): void {
+  Object.defineProperty(method, ACTION, { value: Object.freeze(info) });
+}
+
+/**
+ * Gives `batch` the pools of the run that holds it, as a property that is
+ * not enumerable (not part of its data). A frozen batch keeps none: its
+ * in-batch calls use the standalone pools.
+ */
+export function bindPools(batch: object, pools: PoolSet): void {
+  Reflect.defineProperty(batch, RUN_POOLS, { value: pools, configurable: true });
+}
+
+/** The pools of the run holding `batch`, if any. */
+export function poolsOf(batch: object): PoolSet | undefined {
+  return (batch as { [RUN_POOLS]?: PoolSet })[RUN_POOLS];
+}
