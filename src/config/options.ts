@@ -47,18 +47,12 @@ export const MAP_STAGE_OPTIONS: Schema<PipeOptions> = {
   },
 };
 
-/** `reportStatsInterval`, also known by the spec's old name `statsInterval`. */
-const REPORT_STATS_INTERVAL: OptionSpec = {
-  ...BUILD_OPTIONS.reportStatsInterval,
-  aliases: ["statsInterval"],
-};
-
 /** The keys of a spec's `options` section: the builder's build options and the spec's own. */
 export const SPEC_OPTIONS: Schema<SpecOptions> = {
   numThreads: BUILD_OPTIONS.numThreads,
   maxFailures: BUILD_OPTIONS.maxFailures,
   reportStatsInterval: {
-    ...REPORT_STATS_INTERVAL,
+    ...BUILD_OPTIONS.reportStatsInterval,
     doc: "How often (ms) the command line prints the statistics table while the pipeline runs.",
     default: "only at the end",
   },
@@ -66,7 +60,6 @@ export const SPEC_OPTIONS: Schema<SpecOptions> = {
     ...BUILD_OPTIONS.processPermissions,
     doc: 'What the children of `executor: "processes"` stages may do; the paths of `read`, ' +
       "`write` and `ffi` are written relative to the spec file. Nothing by default.",
-    aliases: ["permissions"],
   },
   bufferSize: {
     doc: "How many finished items are kept ready ahead of the sink (`addSink`'s `bufferSize`).",
@@ -100,7 +93,7 @@ export const BUILD_FROM_SPEC_OPTIONS: Schema<BuildFromSpecOptions> = {
     doc: "Receives the statistics every `reportStatsInterval` ms and at the end.",
   },
   reportStatsInterval: {
-    ...REPORT_STATS_INTERVAL,
+    ...BUILD_OPTIONS.reportStatsInterval,
     doc: "How often `onStats` is called, in ms.",
     default: "the spec's `options.reportStatsInterval`; without it, only at the end",
   },

@@ -86,11 +86,14 @@ export const BUILD_OPTIONS: Schema<BuildOptions> = {
       "`PipelineFailure`; a stage's own `maxFailures` overrides it.",
     default: "0",
   },
-  reportStatsInterval: durationSpec(
-    "Calls `onStats` this often (ms, above 0 and at most 2^31 - 1) while the pipeline runs, " +
-      "and once at its end. `Infinity`: only at the end.",
-    "> 0",
-  ),
+  reportStatsInterval: {
+    ...durationSpec(
+      "Calls `onStats` this often (ms, above 0 and at most 2^31 - 1) while the pipeline runs, " +
+        "and once at its end. `Infinity`: only at the end.",
+      "> 0",
+    ),
+    aliases: ["statsInterval"],
+  },
   onStats: {
     doc: "Receives the statistics (see `reportStatsInterval`).",
     expected: "a function",
@@ -104,6 +107,7 @@ export const BUILD_OPTIONS: Schema<BuildOptions> = {
   },
   processPermissions: {
     ...PROCESS_POOL_OPTIONS.permissions,
+    aliases: ["permissions"],
     doc: 'What the children of the pipeline\'s `ProcessPool` (`executor: "processes"`) may do; ' +
       "nothing by default.",
   },
