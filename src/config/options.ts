@@ -10,7 +10,6 @@ import {
   isName,
   isOneOf,
   isPositiveInteger,
-  type OptionSpec,
   type Schema,
   wordsOf,
 } from "../_internal/options.ts";
