@@ -27,35 +27,34 @@ import {
 
 type Specs = Readonly<Record<string, OptionSpec>>;
 
+/** Each file that declares options interfaces: the interfaces and their descriptions. */
+const BY_FILE: Record<string, Record<string, Specs>> = {
+  "src/stream/types.ts": { StageOptions: STAGE_OPTIONS, MapOptions: MAP_OPTIONS },
+  "src/stream/batch.ts": { BatchOptions: BATCH_OPTIONS },
+  "src/stream/window.ts": { WindowOptions: WINDOW_OPTIONS },
+  "src/exec/pool_types.ts": {
+    PoolOptions: POOL_OPTIONS,
+    RunOptions: RUN_OPTIONS,
+    PoolMapOptions: POOL_MAP_OPTIONS,
+  },
+  "src/exec/process_pool.ts": { ProcessPoolOptions: PROCESS_POOL_OPTIONS },
+  "src/exec/native.ts": { NativeOptions: NATIVE_OPTIONS },
+  "src/exec/native_pool.ts": { NativePoolOptions: NATIVE_POOL_OPTIONS },
+  "src/pipeline/types.ts": { PipeOptions: PIPE_OPTIONS, BuildOptions: BUILD_OPTIONS },
+  "src/pipeline/trace.ts": { TraceRecorderOptions: TRACE_RECORDER_OPTIONS },
+  "src/operations/options.ts": { OpMeta: OP_META },
+  "src/operations/operations.ts": { OperationsOptions: OPERATIONS_OPTIONS },
+  "src/config/spec.ts": { SpecOptions: SPEC_OPTIONS },
+  "src/config/build_from_spec.ts": { BuildFromSpecOptions: BUILD_FROM_SPEC_OPTIONS },
+  "src/batch/batch_pipeline.ts": { GenBatchOptions: GEN_BATCH_OPTIONS },
+  "src/batch/action.ts": { ActionOptions: ACTION_OPTIONS },
+  "src/batch/inbatch_parallel.ts": {
+    InbatchOptions: INBATCH_OPTIONS,
+    InbatchParallelOptions: INBATCH_PARALLEL_OPTIONS,
+  },
+};
+
 /** Interface name, the file that declares it, its description. */
-export const BAGS: readonly { file: string; name: string; schema: Specs }[] = [
-  { file: "src/stream/types.ts", name: "StageOptions", schema: STAGE_OPTIONS },
-  { file: "src/stream/types.ts", name: "MapOptions", schema: MAP_OPTIONS },
-  { file: "src/stream/batch.ts", name: "BatchOptions", schema: BATCH_OPTIONS },
-  { file: "src/stream/window.ts", name: "WindowOptions", schema: WINDOW_OPTIONS },
-  { file: "src/exec/pool_types.ts", name: "PoolOptions", schema: POOL_OPTIONS },
-  { file: "src/exec/pool_types.ts", name: "RunOptions", schema: RUN_OPTIONS },
-  { file: "src/exec/pool_types.ts", name: "PoolMapOptions", schema: POOL_MAP_OPTIONS },
-  { file: "src/exec/process_pool.ts", name: "ProcessPoolOptions", schema: PROCESS_POOL_OPTIONS },
-  { file: "src/exec/native.ts", name: "NativeOptions", schema: NATIVE_OPTIONS },
-  { file: "src/exec/native_pool.ts", name: "NativePoolOptions", schema: NATIVE_POOL_OPTIONS },
-  { file: "src/pipeline/types.ts", name: "PipeOptions", schema: PIPE_OPTIONS },
-  { file: "src/pipeline/types.ts", name: "BuildOptions", schema: BUILD_OPTIONS },
-  { file: "src/pipeline/trace.ts", name: "TraceRecorderOptions", schema: TRACE_RECORDER_OPTIONS },
-  { file: "src/operations/options.ts", name: "OpMeta", schema: OP_META },
-  { file: "src/operations/operations.ts", name: "OperationsOptions", schema: OPERATIONS_OPTIONS },
-  { file: "src/config/spec.ts", name: "SpecOptions", schema: SPEC_OPTIONS },
-  {
-    file: "src/config/build_from_spec.ts",
-    name: "BuildFromSpecOptions",
-    schema: BUILD_FROM_SPEC_OPTIONS,
-  },
-  { file: "src/batch/batch_pipeline.ts", name: "GenBatchOptions", schema: GEN_BATCH_OPTIONS },
-  { file: "src/batch/action.ts", name: "ActionOptions", schema: ACTION_OPTIONS },
-  { file: "src/batch/inbatch_parallel.ts", name: "InbatchOptions", schema: INBATCH_OPTIONS },
-  {
-    file: "src/batch/inbatch_parallel.ts",
-    name: "InbatchParallelOptions",
-    schema: INBATCH_PARALLEL_OPTIONS,
-  },
-];
+export const BAGS: readonly { file: string; name: string; schema: Specs }[] = Object.entries(
+  BY_FILE,
+).flatMap(([file, bags]) => Object.entries(bags).map(([name, schema]) => ({ file, name, schema })));

@@ -46,16 +46,11 @@ export interface GeneratedImages {
   bytes: number;
 }
 
-// mulberry32: a small, fast, seeded generator of numbers in [0, 1).
+// A seeded linear congruential generator of numbers in [0, 1): plenty for
+// picture noise, and the same pictures for the same seed.
 function random(seed: number): () => number {
   let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return () => (a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
 
 const clamp = (v: number): number => v < 0 ? 0 : v > 255 ? 255 : v;
