@@ -9,7 +9,7 @@ import type { StageStream } from "../stream/types.ts";
 import { checkKernel, type Kernel, kernelName } from "./kernel.ts";
 import { isTransfer, type Transfer } from "./transfer.ts";
 import type { Link, LinkFactory } from "./_link.ts";
-import { type PoolLike, poolStage, type Submission } from "./_pool_stage.ts";
+import { type PoolLike, poolStage, type Submission } from "./pool_stage.ts";
 import type { DoneMessage, RunMessage } from "./_protocol.ts";
 import { type Task, TaskQueue } from "./_task_queue.ts";
 import type { PoolMapOptions, PoolOptions, PoolStats, RunOptions } from "./pool_types.ts";

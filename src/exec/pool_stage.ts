@@ -1,3 +1,5 @@
+// (Not exported from mod.ts: a pool of another module, such as the NATS
+// pool, builds its stage here too.)
 // The stage a kernel on a pool becomes, whichever front-end asked for it
 // (`pool.map`, a builder's `pipe`, a YAML stage, Operations, an in-batch
 // target): the stream layer's one concurrent stage, whose tasks submit to
@@ -13,8 +15,8 @@ import type { Kernel } from "./kernel.ts";
 import { isTransfer } from "./transfer.ts";
 import type { Task } from "./_task_queue.ts";
 
-/** How a task is submitted. */
-export interface Submission {
+/** How a task is submitted (`T`: the pool's own record of a task). */
+export interface Submission<T = Task> {
   readonly transfer: readonly Transferable[];
   readonly retries: number;
   /** The input is the list of the kernel's arguments. */
@@ -22,14 +24,14 @@ export interface Submission {
   /** Aborts this task. */
   readonly signal?: AbortSignal | undefined;
   /** Collects tasks that a stream aborts together. */
-  readonly group?: Set<Task> | undefined;
+  readonly group?: Set<T> | undefined;
 }
 
-/** What the stage needs of its pool. */
-export interface PoolLike {
+/** What the stage needs of its pool (`T`: the pool's own record of a task). */
+export interface PoolLike<T = Task> {
   waitForRoom(signal: AbortSignal | undefined): Promise<void> | undefined;
-  submit(k: Kernel, input: unknown, how: Submission): Promise<unknown>;
-  abort(task: Task, reason: unknown): void;
+  submit(k: Kernel, input: unknown, how: Submission<T>): Promise<unknown>;
+  abort(task: T, reason: unknown): void;
   /** How many tasks of a kernel (by `module#export`) keep the pool busy. */
   wanted(key: string): number;
 }
@@ -46,14 +48,14 @@ export interface KernelCall<I> {
 }
 
 /** A map stage over a pool; `options` are checked `MapOptions` (hooks allowed). */
-export function poolStage<I, O>(
-  pool: PoolLike,
+export function poolStage<I, O, T = Task>(
+  pool: PoolLike<T>,
   k: Kernel,
   call: KernelCall<I>,
   options: Hooked<MapOptions>,
 ): StageStream<I, O> {
   const none: readonly Transferable[] = [];
-  const group = new Set<Task>();
+  const group = new Set<T>();
   const { pick, retries, spread } = call;
   const given = hooksOf(options);
   const key = call.adaptive ? k.module + "#" + k.exportName : undefined;
@@ -75,7 +77,7 @@ export function poolStage<I, O>(
       input = item.value;
       transfer = [...transfer, ...item.list];
     }
-    const how: Submission = { transfer, retries, spread, group };
+    const how: Submission<T> = { transfer, retries, spread, group };
     const wait = pool.waitForRoom(ctx.signal);
     const submit = () => pool.submit(k, input, how) as Promise<O>;
     return wait === undefined ? submit() : wait.then(submit);
