@@ -14,6 +14,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   pipeline: ["_internal", "stream", "exec"],
   batch: ["_internal", "stream", "exec"],
   operations: ["_internal", "stream", "exec"],
+  nats: ["_internal", "stream", "exec"],
   config: ["_internal", "stream", "exec", "pipeline"],
 };
 

@@ -109,7 +109,8 @@ export class PoolCore {
     }
     const room = this.#waitForRoom(signal);
     if (room !== undefined) await room;
-    const how = { transfer, retries, spread: false, signal };
+    const spread = (options as { [SPREAD]?: boolean } | undefined)?.[SPREAD] === true;
+    const how = { transfer, retries, spread, signal };
     return await (this.#submit(k, value, how) as Promise<Awaited<O>>);
   }
 
