@@ -31,5 +31,14 @@
 export { NatsPool } from "./nats_pool.ts";
 export { serveNatsWorker } from "./worker.ts";
 export type { NatsPoolOptions, NatsWorkerOptions } from "./options.ts";
-export type { Kernel, Pool, PoolMapOptions, PoolStats, RunOptions, Transfer } from "../exec/mod.ts";
-export type { StageStream } from "../stream/mod.ts";
+export type {
+  Kernel,
+  KernelMeta,
+  Pool,
+  PoolMapOptions,
+  PoolStats,
+  RunOptions,
+  Transfer,
+  WorkerStats,
+} from "../exec/mod.ts";
+export type { MapOptions, StageStats, StageStream } from "../stream/mod.ts";
