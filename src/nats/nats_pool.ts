@@ -34,7 +34,7 @@ import { NATS_POOL_OPTIONS, type NatsPoolOptions } from "./options.ts";
 const MESSAGE_MS = 10;
 // Items per message: while the kernel's time is unknown, and at most.
 const FIRST_BATCH = 16;
-const MAX_BATCH = 256;
+const MAX_BATCH = 1024;
 // Messages in flight per worker thread (at least MIN_WINDOW).
 const WINDOW_PER_WORKER = 4;
 const MIN_WINDOW = 8;
@@ -413,6 +413,10 @@ export class NatsPool implements Pool {
       ackWaitMs: this.#ackWaitMs,
     };
     const data = encode(message);
+    // A message must fit the server's max_payload (1 MiB by default): a
+    // larger one goes as two halves; one item too large fails alone.
+    const limit = (this.#nc.info?.max_payload ?? 1024 * 1024) - 4096;
+    if (data.length > limit) return await this.#split(task, data.length, limit);
     const subject = this.#names.taskSubject(this.#job);
     for (let attempt = 0; !this.#closed && !task.withdrawn; attempt++) {
       try {
@@ -428,6 +432,32 @@ export class NatsPool implements Pool {
         await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * 2 ** attempt)));
       }
     }
+  }
+
+  async #split(task: Task, size: number, limit: number): Promise<void> {
+    this.#tasks.delete(task.id);
+    const items = task.items.filter((item) => !item.settled);
+    if (items.length === 0) return;
+    if (items.length === 1) {
+      const error = new RangeError(
+        `NatsPool "${this.#name}": an input of ${size} bytes as JSON is more than the server takes in a message (${limit})`,
+      );
+      return this.#settle(items[0]!, error, false);
+    }
+    const half = Math.ceil(items.length / 2);
+    await Promise.all([items.slice(0, half), items.slice(half)].map((chunk) => {
+      const part: Task = {
+        id: this.#nextTask++,
+        key: task.key,
+        items: chunk,
+        live: chunk.length,
+        streamSeq: undefined,
+        withdrawn: false,
+      };
+      for (const item of chunk) item.task = part;
+      this.#tasks.set(part.id, part);
+      return this.#publish(part);
+    }));
   }
 
   // Reads this job's results as they are stored, from the start, through

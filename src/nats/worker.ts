@@ -9,7 +9,6 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { jetstream, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
-import { SPREAD } from "../_internal/hooks.ts";
 import { checkOptions } from "../_internal/options.ts";
 import { kernel } from "../exec/kernel.ts";
 import { MAX_POOL_SIZE } from "../exec/options.ts";
@@ -27,6 +26,12 @@ import {
   type WireError,
 } from "./_protocol.ts";
 import { NATS_WORKER_OPTIONS, type NatsWorkerOptions } from "./options.ts";
+import type { Applied, applyAll } from "./_apply.ts";
+
+// A task's items go to a local thread as one call of this kernel.
+const APPLY = kernel<typeof applyAll>(new URL("./_apply.ts", import.meta.url), "applyAll");
+// Tasks held at once per local thread: while one runs, the next is at hand.
+const HELD_PER_THREAD = 4;
 
 // How long a withdrawal is remembered.
 const CANCEL_TTL_MS = 60 * 60 * 1000;
@@ -136,7 +141,7 @@ class Worker_ {
     this.#presenceTimer = setInterval(() => this.#presence(), PRESENCE_EVERY_MS);
     try {
       while (!this.#stopping) {
-        const free = this.#size - this.#holding.size;
+        const free = HELD_PER_THREAD * this.#size - this.#holding.size;
         if (free <= 0) {
           await new Promise<void>((resolve) => this.#wake = resolve);
           this.#wake = undefined;
@@ -232,7 +237,7 @@ class Worker_ {
       };
       await this.#store(result);
       this.#tasksDone += t.seqs.length;
-      await m.ackAck().catch(() => {}); // lost: the task runs again; its result is dropped as a duplicate
+      m.ack(); // if lost, the task runs again and its result is dropped as a duplicate
     } finally {
       clearInterval(progress);
       this.#running.delete(key);
@@ -263,14 +268,23 @@ class Worker_ {
         ),
       );
     }
-    const k = kernel<(input: unknown) => unknown>(t.module, t.exportName);
-    const options = { signal, [SPREAD]: t.spread };
-    return await Promise.all(t.inputs.map((input) =>
-      this.#pool.run(k, input, options).then(
-        (value) => ({ ok: true as const, value }),
-        (error) => ({ ok: false as const, error: toWire(error) }),
-      )
-    ));
+    const application = {
+      module: t.module,
+      exportName: t.exportName,
+      inputs: t.inputs,
+      spread: t.spread,
+    };
+    let applied: Applied;
+    try {
+      applied = await this.#pool.run(APPLY, application, { signal });
+    } catch (error) {
+      return failAll(error instanceof Error ? error : new Error(String(error)));
+    }
+    const failed = new Map(applied.errors);
+    return applied.values.map((value, i) => {
+      const error = failed.get(i);
+      return error === undefined ? { ok: true as const, value } : { ok: false as const, error };
+    });
   }
 
   // Stores a result, again while the server is away (stored once: its message id).
