@@ -8,7 +8,7 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { jetstream, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+import { type Consumer, jetstream, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 import { checkOptions } from "../_internal/options.ts";
 import { kernel } from "../exec/kernel.ts";
 import { MAX_POOL_SIZE } from "../exec/options.ts";
@@ -139,6 +139,7 @@ class Worker_ {
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#presence();
     this.#presenceTimer = setInterval(() => this.#presence(), PRESENCE_EVERY_MS);
+    let consumer: Consumer | undefined;
     try {
       while (!this.#stopping) {
         const free = HELD_PER_THREAD * this.#size - this.#holding.size;
@@ -148,7 +149,7 @@ class Worker_ {
           continue;
         }
         try {
-          const consumer = await this.#js.consumers.get(this.#names.tasks, this.#names.consumer);
+          consumer ??= await this.#js.consumers.get(this.#names.tasks, this.#names.consumer);
           const batch = await consumer.fetch({ max_messages: free, expires: 2000 });
           const stopFetch = () => batch.stop();
           signal?.addEventListener("abort", stopFetch, { once: true });
@@ -158,6 +159,7 @@ class Worker_ {
             signal?.removeEventListener("abort", stopFetch);
           }
         } catch {
+          consumer = undefined; // asked again: the server may have restarted
           if (this.#stopping || this.#nc.isClosed()) break;
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
