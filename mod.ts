@@ -125,6 +125,7 @@ export {
   buildFromSpec,
   type BuildFromSpecOptions,
   type MapStageSpec,
+  type NatsExecutorSpec,
   parseSpec,
   type PipelineSpec,
   type SinkSpec,

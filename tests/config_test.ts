@@ -598,3 +598,65 @@ Deno.test("globToRegExp throws a SyntaxError for a class out of order and an unc
   );
   assert.ok(globToRegExp("/d/{a,b}/[!x-z]?").test("/d/b/a1"));
 });
+
+Deno.test("a stage's executor: { nats } takes NatsPool.connect's keys; a typo gets the guess code gets", async () => {
+  await inFolder(async (dir) => {
+    const head = "source: { range: 3 }\nsink: { stdout: jsonl }\nstages:\n" +
+      "  - map: ./cli_kernels.ts#double\n";
+    const ok = spec(
+      await parseSpec(
+        `${head}    executor:\n      nats:\n        servers: [nats://10.0.0.1:4222, 10.0.0.2:4222]\n` +
+          "        pool: decode\n        ackWaitMs: 5000\n",
+        `${dir}/spec.yaml`,
+      ),
+    );
+    assert.deepEqual(ok.stages[0]!.kind === "map" && ok.stages[0]!.executor, {
+      nats: {
+        servers: ["nats://10.0.0.1:4222", "10.0.0.2:4222"],
+        pool: "decode",
+        ackWaitMs: 5000,
+      },
+    });
+    const keys = "servers, pool, name, user, pass, token, ackWaitMs, maxDeliver, taskTtlMs";
+    const text = [
+      "source: { range: 3 }", // 1
+      "sink: { stdout: jsonl }", // 2
+      "stages:", // 3
+      "  - map: ./cli_kernels.ts#double", // 4
+      "    executor: { nast: { servers: nats://h:4222, pool: p } }", // 5: did you mean nats
+      "  - map: ./cli_kernels.ts#double", // 6
+      "    executor:", // 7
+      "      nats:", // 8: no servers
+      "        server: nats://h:4222", // 9: did you mean servers
+      "        pool: two words", // 10: not a pool name
+      "        ackWait: 1000", // 11: did you mean ackWaitMs
+      "        tokn: secret", // 12: did you mean token
+      "        maxDeliver: 0", // 13: not a positive integer
+      "  - map: ./cli_kernels.ts#double", // 14
+      "    executor: { nats: { servers: [http://h:80, ''], pool: p } }", // 15: not nats://
+      "  - map: ./cli_kernels.ts#double", // 16
+      "    executor: { nats: nats://h:4222 }", // 17: not a mapping
+    ].join("\n");
+    assert.deepEqual(errors(await parseSpec(text, `${dir}/spec.yaml`)), [
+      '5:17 stages[0].executor: unknown option "nast" (did you mean nats?); the options are nats',
+      "8:7 stages[1].executor.nats has no servers",
+      `9:9 stages[1].executor.nats: unknown option "server" (did you mean servers?); ` +
+      `the options are ${keys}`,
+      '10:15 stages[1].executor.nats.pool is "two words"',
+      `11:9 stages[1].executor.nats: unknown option "ackWait" (did you mean ackWaitMs?); ` +
+      `the options are ${keys}`,
+      `12:9 stages[1].executor.nats: unknown option "tokn" (did you mean token?); ` +
+      `the options are ${keys}`,
+      "13:21 stages[1].executor.nats.maxDeliver is 0",
+      '15:35 stages[2].executor.nats.servers has "http://h:80": the scheme is http, not nats or tls',
+      '17:23 stages[3].executor.nats is "nats://h:4222"',
+    ]);
+    // The same typo in code gets the same guess.
+    const { NATS_POOL_OPTIONS } = await import("../src/nats/options.ts");
+    const { checkOptions } = await import("../src/_internal/options.ts");
+    assert.throws(
+      () => checkOptions("NatsPool.connect", NATS_POOL_OPTIONS, { ackWait: 1 }),
+      /unknown option "ackWait" \(did you mean ackWaitMs\?\)/,
+    );
+  });
+});

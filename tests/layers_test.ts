@@ -15,7 +15,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   batch: ["_internal", "stream", "exec"],
   operations: ["_internal", "stream", "exec"],
   nats: ["_internal", "stream", "exec"],
-  config: ["_internal", "stream", "exec", "pipeline"],
+  config: ["_internal", "stream", "exec", "pipeline", "nats"],
 };
 
 async function sources(): Promise<{ folder: string; file: string; text: string }[]> {

@@ -7,6 +7,7 @@ import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "y
 import { keysOf, type OptionSpec } from "../_internal/options.ts";
 import { AGGREGATE_OPTIONS, EXECUTORS, OUTPUT_ORDERS } from "../pipeline/options.ts";
 import { checkExports, type ExportUse } from "./_exports.ts";
+import { parseNatsExecutor } from "./_nats_executor.ts";
 import {
   type Context,
   parseOptions,
@@ -186,7 +187,10 @@ function parseStage(
     return size !== undefined && ok ? { kind, size, dropLast } : undefined;
   }
   const ref = mapRef(x, value("map"), `${at}.map`, uses);
-  const executor = option<MapStageSpec["executor"]>("executor", EXECUTORS);
+  // A word, or a mapping that names a NATS pool.
+  const executor = isMap(value("executor"))
+    ? parseNatsExecutor(c, value("executor"), `${at}.executor`) ?? void (ok = false)
+    : option<MapStageSpec["executor"]>("executor", EXECUTORS);
   const concurrency = option<number>("concurrency");
   const outputOrder = option<MapStageSpec["outputOrder"]>("outputOrder", OUTPUT_ORDERS);
   const name = option<string>("name");

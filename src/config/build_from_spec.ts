@@ -6,6 +6,8 @@
 
 import { checkOptions } from "../_internal/options.ts";
 import { kernel } from "../exec/kernel.ts";
+import type { Pool } from "../exec/pool_types.ts";
+import type { NatsPoolOptions } from "../nats/options.ts";
 import { PipelineBuilder } from "../pipeline/builder.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import type { PipelineStats } from "../pipeline/stats.ts";
@@ -14,7 +16,7 @@ import type { BuildOptions, PipeOptions } from "../pipeline/types.ts";
 import { drain, openSource } from "./_io.ts";
 import { BUILD_FROM_SPEC_OPTIONS } from "./options.ts";
 import { overwriteError, sameFile, writtenFiles } from "./same_file.ts";
-import type { PipelineSpec, StageSpec } from "./spec.ts";
+import type { MapStageSpec, NatsExecutorSpec, PipelineSpec, StageSpec } from "./spec.ts";
 
 /**
  * Options of `buildFromSpec`.
@@ -106,7 +108,9 @@ export interface SpecRun extends AsyncDisposable {
  * `aggregate` and `disaggregate` stages, the sink's buffer, and the options.
  * Running it imports the kernel modules the spec names and runs them with
  * this program's permissions, and writes the files it names: a spec is
- * code, to run only when you trust it.
+ * code, to run only when you trust it. A stage on `executor: { nats }`
+ * connects its `NatsPool` here (one per distinct mapping); the run closes
+ * the pools when it ends, fails or is disposed.
  *
  * A file the run writes (the sink's, the trace) must not be one it reads:
  * the source's file, a file its glob lists, or the file that standard input
@@ -118,6 +122,8 @@ export interface SpecRun extends AsyncDisposable {
  * @throws {TypeError} When the sink or trace file is one the run reads
  * (`parseSpec` reports it for the spec's own files), or for an unknown or
  * bad option (a `RangeError` for a number out of range).
+ * @throws {Error} When a NATS pool cannot be reached (naming the stage, the
+ * pool and the servers).
  *
  * @example Numbers, in batches of four, to a JSON-lines file
  * ```ts
@@ -144,6 +150,20 @@ export async function buildFromSpec(
     throw new TypeError("buildFromSpec: reportStatsInterval needs onStats to report to");
   }
   await refuseOverwrites(spec, o);
+  const nats = await connectNats(spec.stages);
+  try {
+    return await build(spec, o, nats);
+  } catch (error) {
+    await nats.close();
+    throw error;
+  }
+}
+
+async function build(
+  spec: PipelineSpec,
+  o: Partial<BuildFromSpecOptions>,
+  nats: NatsPools,
+): Promise<SpecRun> {
   const { items, total } = await openSource(spec.source, o);
   let builder = new PipelineBuilder().addSource(items) as PipelineBuilder<unknown>;
   for (const stage of spec.stages) {
@@ -152,7 +172,7 @@ export async function buildFromSpec(
       const pipe: PipeOptions = {
         outputOrder: stage.outputOrder,
         name: stage.name,
-        executor: stage.executor,
+        executor: typeof stage.executor === "string" ? stage.executor : nats.pool(stage.executor),
       };
       if (stage.concurrency !== undefined) pipe.concurrency = stage.concurrency;
       if (stage.maxFailures !== undefined) pipe.maxFailures = stage.maxFailures;
@@ -190,11 +210,84 @@ export async function buildFromSpec(
       try {
         await drain(pipeline, spec.sink, o, () => written++);
       } finally {
+        await nats.close();
         if (tracePath !== undefined) await Deno.writeTextFile(tracePath, JSON.stringify(trace));
       }
     },
-    [Symbol.asyncDispose]: () => pipeline.stop(),
+    async [Symbol.asyncDispose]() {
+      try {
+        await pipeline.stop();
+      } finally {
+        await nats.close();
+      }
+    },
   };
+}
+
+/** The NATS pools of a run's stages: one per distinct `executor: { nats }` mapping. */
+interface NatsPools {
+  /** The pool a stage's mapping names. */
+  pool(executor: NatsExecutorSpec): Pool;
+  /** Closes every pool (withdrawing their queued tasks); idempotent. */
+  close(): Promise<void>;
+}
+
+/** What this file uses of `src/nats/mod.ts`, loaded only when a spec names a NATS pool. */
+interface NatsModule {
+  NatsPool: { connect(options: NatsPoolOptions): Promise<Pool & { close(): Promise<void> }> };
+}
+
+// The same mapping (the same servers, pool, auth and settings) is one pool.
+function natsKey(executor: NatsExecutorSpec): string {
+  const o = executor.nats as Readonly<Record<string, unknown>>;
+  return JSON.stringify(Object.keys(o).sort().map((key) => [key, o[key]]));
+}
+
+// Connects the pools of the stages that run on NATS. The module is imported
+// by a computed specifier, so that the package's graph (and a spec without
+// NATS) never loads the NATS clients.
+async function connectNats(stages: readonly StageSpec[]): Promise<NatsPools> {
+  const wanted = new Map<string, { at: number; executor: NatsExecutorSpec }>();
+  stages.forEach((stage, at) => {
+    const executor = (stage as Partial<MapStageSpec>).executor;
+    if (stage.kind === "map" && typeof executor === "object") {
+      const key = natsKey(executor);
+      if (!wanted.has(key)) wanted.set(key, { at, executor });
+    }
+  });
+  const pools = new Map<string, Pool & { close(): Promise<void> }>();
+  let closing: Promise<void> | undefined;
+  const nats: NatsPools = {
+    pool: (executor) => pools.get(natsKey(executor))!,
+    close() {
+      closing ??= Promise.allSettled([...pools.values()].map((p) => p.close())).then(() => {});
+      return closing;
+    },
+  };
+  if (wanted.size === 0) return nats;
+  const specifier = new URL("../nats/mod.ts", import.meta.url).href;
+  const { NatsPool } = await import(specifier) as NatsModule;
+  const connected = await Promise.allSettled(
+    [...wanted].map(async ([key, { at, executor }]) => {
+      const { servers, ...rest } = executor.nats;
+      try {
+        pools.set(key, await NatsPool.connect({ ...rest, servers: [...servers] }));
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        throw new Error(
+          `stages[${at}].executor.nats: cannot connect to pool "${executor.nats.pool}" on ` +
+            `${servers.join(", ")}: ${why}`,
+          { cause: error },
+        );
+      }
+    }),
+  );
+  const failed = connected.find((r) => r.status === "rejected");
+  if (failed !== undefined) {
+    await nats.close();
+    throw failed.reason;
+  }
+  return nats;
 }
 
 // The files a run writes, checked against what it reads: a spec made by hand

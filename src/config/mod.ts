@@ -14,7 +14,9 @@
  *   # stdin: lines               # or jsonl
  * stages:                        # a list, in order (may be empty)
  *   - map: ./kernels.ts#square   # a module and its export (no #: the default export)
- *     executor: workers          # main | workers | processes (default workers)
+ *     executor: workers          # main | workers | processes (default workers), or a NATS pool:
+ *                                #   { nats: { servers: [nats://10.0.0.1:4222], pool: decode } }
+ *                                #   (also name, user, pass, token, ackWaitMs, maxDeliver, taskTtlMs)
  *     concurrency: 4             # tasks in flight, a positive integer or .inf
  *                                #   (default: on workers or processes, the pool's adaptive
  *                                #   default that keeps every worker busy; on main, 1)
@@ -57,7 +59,13 @@
  * A kernel is a module's export, a function of one item; on `workers` it
  * runs on the pipeline's pool of `numThreads` module workers, on `processes`
  * in `deno` subprocesses (with the permissions `options.processPermissions`
- * grants, none by default), on `main` on the event loop.
+ * grants, none by default), on `main` on the event loop. With `executor:
+ * { nats: { servers, pool } }` it runs on the workers of a NATS pool on
+ * other machines (`conveyor worker`, see `@conveyor/core/nats`): the keys
+ * are `NatsPool.connect`'s, the run connects one pool per distinct mapping
+ * (loading the NATS clients only then) and closes it when the run ends.
+ * Inputs and results travel as JSON, and the kernel's module must exist at
+ * the same path on every worker host, under the worker's `--allow-modules`.
  *
  * **A spec is code.** Running one (`buildFromSpec`, `conveyor run`) imports
  * the modules its stages name and runs them with the permissions of the
@@ -124,6 +132,7 @@ export { buildFromSpec, type BuildFromSpecOptions, type SpecRun } from "./build_
 export { parseSpec, type SpecResult, validateSpec } from "./parse_spec.ts";
 export type {
   MapStageSpec,
+  NatsExecutorSpec,
   PipelineSpec,
   SinkSpec,
   SourceSpec,

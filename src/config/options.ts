@@ -27,12 +27,14 @@ export const MAP_STAGE_OPTIONS: Schema<PipeOptions> = {
     default: "the pool's adaptive default on workers or processes; 1 on main",
   },
   name: { ...PIPE_OPTIONS.name, default: "the export's name" },
-  // A spec names an executor by kind; a pool of one's own is code's.
+  // A spec names an executor by kind, or a NATS pool by its servers and name
+  // (`{ nats: ... }`, checked by _nats_executor.ts); a pool object is code's.
   executor: {
     ...PIPE_OPTIONS.executor,
     doc: 'Where the kernel runs: the pipeline\'s worker pool (`"workers"`), a pool of ' +
-      '`numThreads` child processes (`"processes"`), or the event loop (`"main"`).',
-    expected: wordsOf(EXECUTORS),
+      '`numThreads` child processes (`"processes"`), the event loop (`"main"`), or the ' +
+      "workers of a NATS pool on other machines (`{ nats: { servers, pool } }`).",
+    expected: `${wordsOf(EXECUTORS)}, or { nats: { servers, pool } }`,
     test: isOneOf(EXECUTORS),
     default: '"workers"',
   },
@@ -113,4 +115,24 @@ export const BUILD_FROM_SPEC_OPTIONS: Schema<BuildFromSpecOptions> = {
 /** `expected` as a spec writes it: YAML spells Infinity `.inf`. */
 export function inYaml(expected: string): string {
   return expected.replaceAll("Infinity", ".inf");
+}
+
+/**
+ * Why `server` is not a NATS server address (`nats://host:port`,
+ * `tls://host:port` or `host:port`), or `undefined` when it is one. Specs
+ * (`executor: { nats: { servers } }`) and `conveyor worker --servers` check
+ * addresses with it.
+ */
+export function natsServerProblem(server: string): string | undefined {
+  if (server === "" || /[\s,]/.test(server)) return "an address has no spaces or commas";
+  const url = URL.parse(server.includes("://") ? server : `nats://${server}`);
+  if (url === null) return "not a URL";
+  if (url.protocol !== "nats:" && url.protocol !== "tls:") {
+    return `the scheme is ${url.protocol.slice(0, -1)}, not nats or tls`;
+  }
+  if (url.hostname === "") return "it names no host";
+  if ((url.pathname !== "" && url.pathname !== "/") || url.search !== "" || url.hash !== "") {
+    return "an address has no path, query or fragment";
+  }
+  return undefined;
 }

@@ -6,6 +6,7 @@
  */
 
 import type { ProcessPermissions } from "../exec/process_pool.ts";
+import type { NatsPoolOptions } from "../nats/options.ts";
 
 /**
  * Where a spec's items come from.
@@ -82,11 +83,12 @@ export interface MapStageSpec {
   readonly exportName: string;
   /**
    * Where the kernel runs: the pipeline's worker pool (`"workers"`), a pool of `numThreads` child
-   * processes (`"processes"`), or the event loop (`"main"`).
+   * processes (`"processes"`), the event loop (`"main"`), or the workers of a NATS pool on other
+   * machines (`{ nats: { servers, pool } }`).
    *
    * @default {"workers"}
    */
-  readonly executor: "main" | "workers" | "processes";
+  readonly executor: "main" | "workers" | "processes" | NatsExecutorSpec;
   /**
    * How many tasks of the stage run at once. Unset, a kernel on a pool keeps every worker of that
    * pool busy.
@@ -119,6 +121,39 @@ export interface MapStageSpec {
    * @default {false}
    */
   readonly transfer: boolean;
+}
+
+/**
+ * A map stage's executor on other machines: `executor: { nats: { servers,
+ * pool } }` names the NATS servers and the pool whose workers
+ * (`conveyor worker`) run the kernel; its keys are `NatsPool.connect`'s
+ * options. The run connects one `NatsPool` per distinct mapping and closes
+ * it when the run ends.
+ *
+ * @example A stage on the workers of pool "decode"
+ * ```ts
+ * import { type NatsExecutorSpec, parseSpec } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/k.ts`, "export const square = (x: number) => x * x;\n");
+ * const text = "source: { range: 3 }\nsink: { stdout: jsonl }\nstages:\n" +
+ *   "  - map: ./k.ts#square\n    executor: { nats: { servers: nats://10.0.0.1:4222, pool: decode } }\n";
+ * const result = await parseSpec(text, `${dir}/spec.yaml`);
+ * await Deno.remove(dir, { recursive: true });
+ * assert(result.ok && result.spec.stages[0]?.kind === "map");
+ * const executor = result.spec.stages[0].executor as NatsExecutorSpec;
+ * assert.deepEqual(executor, { nats: { servers: ["nats://10.0.0.1:4222"], pool: "decode" } });
+ * ```
+ */
+export interface NatsExecutorSpec {
+  /**
+   * `NatsPool.connect`'s options: `servers` (always a list here), `pool`, and
+   * optionally `name`, `user`, `pass`, `token`, `ackWaitMs`, `maxDeliver`, `taskTtlMs`.
+   */
+  readonly nats: Readonly<Omit<NatsPoolOptions, "servers">> & {
+    readonly servers: readonly string[];
+  };
 }
 
 /**
