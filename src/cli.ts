@@ -1,9 +1,11 @@
 /**
- * The command line: run a YAML pipeline spec, or check one.
+ * The command line: run a YAML pipeline spec, check one, or serve a NATS
+ * pool as one of its workers on this machine.
  *
  * ```sh
  * deno run -A jsr:@conveyor/core/cli run spec.yaml
  * deno run -A src/cli.ts validate spec.yaml
+ * NATS_TOKEN=... deno run -A src/cli.ts worker --servers nats://10.0.0.1:4222 --pool decode --allow-modules ./kernels
  * ```
  *
  * `run` checks the spec (every mistake is reported, and nothing runs if
@@ -22,6 +24,13 @@
  * killed, even while a kernel blocks the main thread (a watchdog on a
  * thread of its own listens for the signal).
  *
+ * `worker` serves a NATS pool (`serveNatsWorker` of `@conveyor/core/nats`):
+ * it runs the pool's tasks whose kernels lie under `--allow-modules`, with
+ * this process's permissions, until SIGTERM or Ctrl-C, then drains (it
+ * finishes the tasks it holds and exits 0). Credentials come from
+ * `NATS_USER`/`NATS_PASS`/`NATS_TOKEN` (or `--user`/`--pass`/`--token`).
+ * The NATS clients are loaded only by this command.
+ *
  * @example The version
  * ```ts
  * import { main } from "./cli.ts";
@@ -39,16 +48,20 @@ import { PipelineFailure } from "./pipeline/errors.ts";
 import { bottleneck, type PipelineStats, renderStats } from "./pipeline/stats.ts";
 import { buildFromSpec, type BuildFromSpecOptions } from "./config/build_from_spec.ts";
 import { validateSpec } from "./config/parse_spec.ts";
-import type { PipelineSpec } from "./config/spec.ts";
+import type { PipelineSpec, StageSpec } from "./config/spec.ts";
 import { overwriteError } from "./config/same_file.ts";
 import { GRACE_MS, Interrupts } from "./_cli_interrupt.ts";
 import { Progress } from "./_cli_progress.ts";
+import { parseWorkerArgs, serveWorker, WORKER_USAGE } from "./_cli_worker.ts";
 
 const USAGE = `Usage: conveyor <command> SPEC [flags]
+       conveyor worker --servers URL --pool NAME --allow-modules DIR... [--size N]
 
 Commands:
   run SPEC        run the pipeline a YAML spec describes
   validate SPEC   check a spec and report every mistake; nothing runs
+  worker          serve a NATS pool's tasks on this machine until SIGTERM or
+                  Ctrl-C, then drain (see conveyor worker --help)
 
 Flags:
   --progress, --no-progress   show or hide the progress line on stderr
@@ -60,6 +73,9 @@ Flags:
 
 Ctrl-C stops a run; a second Ctrl-C, or a run still going ${GRACE_MS / 1000} s later, ends it
 at once, even while a kernel blocks the main thread.
+
+A spec's NATS executors without credentials use NATS_USER, NATS_PASS and
+NATS_TOKEN from the environment.
 
 Exit codes: 0 success, 1 the pipeline failed, 2 a bad spec or usage, 130 interrupted.`;
 
@@ -98,9 +114,10 @@ function parseArgs(args: readonly string[]): Args | string {
     else positional.push(arg);
   }
   const [command, spec, ...rest] = positional;
-  if (command === undefined) return "no command: expected run or validate";
+  if (command === undefined) return "no command: expected run, validate or worker";
+  if (command === "worker") return "worker's flags come after it: conveyor worker --servers ...";
   if (command !== "run" && command !== "validate") {
-    return `unknown command ${JSON.stringify(command)}: expected run or validate`;
+    return `unknown command ${JSON.stringify(command)}: expected run, validate or worker`;
   }
   if (spec === undefined) return `${command} needs a SPEC file`;
   if (rest.length > 0) return `unexpected argument ${JSON.stringify(rest[0])}`;
@@ -125,13 +142,14 @@ function parseArgs(args: readonly string[]): Args | string {
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
+  if (args[0] === "worker") return await worker(args.slice(1));
   const parsed = parseArgs(args);
   if (typeof parsed === "string") {
     err(`error: ${parsed}\n\n${USAGE}\n`);
     return 2;
   }
   if (parsed.command === "help") {
-    write(Deno.stdout, `conveyor: run YAML pipeline specs\n\n${USAGE}\n`);
+    write(Deno.stdout, `conveyor: run YAML pipeline specs, serve NATS pools\n\n${USAGE}\n`);
     return 0;
   }
   if (parsed.command === "version") {
@@ -158,10 +176,25 @@ export async function main(args: readonly string[]): Promise<number> {
   return await run(result.spec, parsed);
 }
 
+async function worker(args: readonly string[]): Promise<number> {
+  const parsed = parseWorkerArgs(args, (name) => Deno.env.get(name));
+  if (typeof parsed === "string") {
+    err(`error: ${parsed}\n\n${WORKER_USAGE}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    write(Deno.stdout, `${WORKER_USAGE}\n`);
+    return 0;
+  }
+  return await serveWorker(parsed.options, err);
+}
+
 function describe(spec: PipelineSpec): string {
   const stages = spec.stages.map((s) =>
     s.kind === "map"
-      ? `${s.name} on ${s.executor}`
+      ? `${s.name} on ${
+        typeof s.executor === "string" ? s.executor : `NATS pool ${s.executor.nats.pool}`
+      }`
       : s.kind === "aggregate"
       ? `aggregate ${s.size}`
       : s.kind
@@ -180,6 +213,25 @@ async function traceProblem(spec: PipelineSpec, file: string): Promise<string | 
   if (folder === undefined) return `--trace ${file}: the folder ${dirname(path)} does not exist`;
   if (!folder.isDirectory) return `--trace ${file}: ${dirname(path)} is not a folder`;
   return await overwriteError(spec, "--trace", path);
+}
+
+// A spec's NATS executors that name no credentials get the environment's,
+// so that secrets need not be written in the spec.
+function withNatsCredentials(spec: PipelineSpec): PipelineSpec {
+  if (!spec.stages.some((s) => s.kind === "map" && typeof s.executor !== "string")) return spec;
+  const from: { user?: string; pass?: string; token?: string } = {};
+  for (const key of ["user", "pass", "token"] as const) {
+    const value = Deno.env.get(`NATS_${key.toUpperCase()}`);
+    if (value !== undefined) from[key] = value;
+  }
+  if (Object.keys(from).length === 0) return spec;
+  const stages = spec.stages.map((stage): StageSpec => {
+    if (stage.kind !== "map" || typeof stage.executor === "string") return stage;
+    const nats = stage.executor.nats;
+    const named = nats.user !== undefined || nats.pass !== undefined || nats.token !== undefined;
+    return named ? stage : { ...stage, executor: { nats: { ...nats, ...from } } };
+  });
+  return { ...spec, stages };
 }
 
 async function run(spec: PipelineSpec, args: Args): Promise<number> {
@@ -203,7 +255,7 @@ async function run(spec: PipelineSpec, args: Args): Promise<number> {
   if (args.trace !== undefined) options.trace = resolve(args.trace);
   let built: Awaited<ReturnType<typeof buildFromSpec>>;
   try {
-    built = await buildFromSpec(spec, options);
+    built = await buildFromSpec(withNatsCredentials(spec), options);
   } catch (error) {
     err(`error: ${message(error)}; nothing ran\n`);
     return 2;
