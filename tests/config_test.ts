@@ -651,6 +651,14 @@ Deno.test("a stage's executor: { nats } takes NatsPool.connect's keys; a typo ge
       '15:35 stages[2].executor.nats.servers has "http://h:80": the scheme is http, not nats or tls',
       '17:23 stages[3].executor.nats is "nats://h:4222"',
     ]);
+    // A task carries its deadline as JSON, which has no Infinity; the ack wait is the server's.
+    const endless =
+      `${head}    executor:\n      nats: { servers: h:4222, pool: p, ackWaitMs: .inf, ` +
+      "taskTtlMs: .inf }\n";
+    assert.deepEqual(errors(await parseSpec(endless, `${dir}/spec.yaml`)), [
+      "6:52 stages[0].executor.nats.ackWaitMs is Infinity",
+      "6:69 stages[0].executor.nats.taskTtlMs is Infinity",
+    ]);
     // The same typo in code gets the same guess.
     const { NATS_POOL_OPTIONS } = await import("../src/nats/options.ts");
     const { checkOptions } = await import("../src/_internal/options.ts");

@@ -137,6 +137,17 @@ const SECRET = (doc: string): OptionSpec => ({
   test: (v) => typeof v === "string",
 });
 
+// A duration that travels in a task (JSON has no Infinity) or sets the
+// consumer's ack wait: finite.
+function finiteDuration(doc: string, fallback: string): OptionSpec {
+  const spec = durationSpec(doc, "> 0", fallback);
+  return {
+    ...spec,
+    expected: spec.expected.replace(", or Infinity", ""),
+    test: (v) => Number.isFinite(v) && spec.test(v),
+  };
+}
+
 /** `NatsPoolOptions`. */
 export const NATS_POOL_OPTIONS: Schema<NatsPoolOptions> = {
   servers: SERVERS,
@@ -145,14 +156,11 @@ export const NATS_POOL_OPTIONS: Schema<NatsPoolOptions> = {
   user: SECRET("A user name, with `pass`, for servers that ask for one."),
   pass: SECRET("The password of `user`."),
   token: SECRET("A token, for servers that ask for one."),
-  ackWaitMs: {
-    ...durationSpec(
-      "Milliseconds a worker may hold a task without reporting progress before it goes to " +
-        "another worker (live workers report every third of it).",
-      "> 0",
-      "30000",
-    ),
-  },
+  ackWaitMs: finiteDuration(
+    "Milliseconds a worker may hold a task without reporting progress before it goes to " +
+      "another worker (live workers report every third of it).",
+    "30000",
+  ),
   maxDeliver: {
     doc: "Deliveries of a task (its workers died) after which its items fail with " +
       "`WorkerCrashError`.",
@@ -161,9 +169,8 @@ export const NATS_POOL_OPTIONS: Schema<NatsPoolOptions> = {
     default: "5",
     numeric: true,
   },
-  taskTtlMs: durationSpec(
+  taskTtlMs: finiteDuration(
     "Milliseconds after which a task no worker started is dropped unrun (its client is gone).",
-    "> 0",
     "3600000",
   ),
 };
