@@ -146,6 +146,32 @@ sink: { jsonl: ./out.jsonl }
   assert.deepEqual(await childProcesses(), []);
 });
 
+Deno.test("examples/cluster: its spec runs on a worker of pool decode and gives what the kernels give here", async () => {
+  const example = new URL("../examples/cluster/", import.meta.url);
+  const { decode, summarize } = await import("../examples/cluster/kernels.ts");
+  await inFolder(async (dir) => {
+    await using nats = await startNats();
+    await Deno.copyFile(new URL("kernels.ts", example), `${dir}/kernels.ts`);
+    const text = await Deno.readTextFile(new URL("pipeline.yaml", example));
+    const spec = text
+      .replace("range: 20000", "range: 250")
+      .replace("servers: [nats://127.0.0.1:4222]", `servers: [${nats.url}]`);
+    assert.notEqual(spec, text.replace("range: 20000", "range: 250"), "the servers were replaced");
+    await Deno.writeTextFile(`${dir}/pipeline.yaml`, spec);
+    await using served = worker(nats.url, "decode", dir, "--size", "2");
+    const ran = await cli(dir, ["run", "pipeline.yaml", "--no-progress"]);
+    assert.equal(ran.code, 0, ran.stderr);
+    const lines = (await Deno.readTextFile(`${dir}/summaries.jsonl`)).trimEnd().split("\n");
+    const expected = [0, 100, 200].map((first) =>
+      summarize(range(Math.min(100, 250 - first)).map((i) => decode(first + i)))
+    );
+    assert.deepEqual(lines.map((line) => JSON.parse(line)), expected);
+    served.kill("SIGTERM");
+    assert.equal((await served.status).code, 0, served.log());
+  });
+  assert.deepEqual(await childProcesses(), []);
+});
+
 Deno.test("a spec's NATS pool that cannot be reached: cli.ts run says which stage, pool and servers; nothing ran", async () => {
   await inFolder(async (dir) => {
     const url = `nats://127.0.0.1:${freePort()}`;
