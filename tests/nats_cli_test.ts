@@ -4,6 +4,7 @@
 // and bad flags and bad mappings are reported before anything runs.
 
 import assert from "node:assert/strict";
+import { buildFromSpec, parseSpec } from "../src/config/mod.ts";
 import { kernel } from "../src/exec/mod.ts";
 import { NatsPool } from "../src/nats/mod.ts";
 import { CLI, cli } from "./_cli.ts";
@@ -11,6 +12,11 @@ import { type Child, childProcesses, freePort, spawnDeno, startNats } from "./_n
 
 const KERNELS = `
 export const square = (x: number): number => x * x;
+
+export function boom(x: number): number {
+  if (x === 3) throw new Error("boom at 3");
+  return x;
+}
 
 /** Waits at the test's gate (an HTTP request it answers when it chooses), then says who ran it. */
 export async function gated(input: { x: number; gate: string }): Promise<{ square: number; pid: number }> {
@@ -116,6 +122,29 @@ Deno.test("cli.ts worker serves a NatsPool; SIGTERM drains it (exit 0) and the n
   assert.deepEqual(await childProcesses(), []);
 });
 
+Deno.test("a second signal stops a draining cli.ts worker at once (exit 130)", async () => {
+  await inFolder(async (dir) => {
+    await using nats = await startNats();
+    await using gated = gate();
+    await using held = worker(nats.url, "stuck", dir, "--size", "1");
+    await using pool = await NatsPool.connect({ servers: nats.url, pool: "stuck" });
+    const slow = kernel<(input: { x: number; gate: string }) => unknown>(
+      new URL(`file://${dir}/kernels.ts`),
+      "gated",
+    );
+    const pending = pool.run(slow, { x: 1, gate: gated.url }).then(() => undefined, (e) => e);
+    await gated.arrived; // the worker holds the task at the gate
+    held.kill("SIGTERM");
+    await held.waitFor("draining");
+    held.kill("SIGTERM");
+    assert.equal((await held.status).code, 130, held.log());
+    assert.match(held.log(), /SIGTERM again: stopping at once/);
+    await pool.close();
+    assert.match(String(await pending), /NatsPool "stuck" was closed/);
+  });
+  assert.deepEqual(await childProcesses(), []);
+});
+
 Deno.test("a YAML spec whose stage runs on executor: { nats } runs through cli.ts run on a worker process", async () => {
   await inFolder(async (dir) => {
     await using nats = await startNats();
@@ -170,6 +199,59 @@ Deno.test("examples/cluster: its spec runs on a worker of pool decode and gives 
     assert.equal((await served.status).code, 0, served.log());
   });
   assert.deepEqual(await childProcesses(), []);
+});
+
+Deno.test("buildFromSpec closes its NATS pools when the run ends, fails, or is disposed unrun", async () => {
+  await inFolder(async (dir) => {
+    await using nats = await startNats();
+    await using served = worker(nats.url, "build", dir, "--size", "1");
+    // The server's open connections named after the spec's pool (a NatsPool's connection name).
+    const clients = async () => {
+      const connz = await (await fetch(`${nats.monitor}/connz?state=open`)).json();
+      return (connz.connections ?? []).filter((c: { name?: string }) => c.name === "spec-pool")
+        .length;
+    };
+    // Waits (on the server's view, with a guard) until the pool's connection is gone.
+    const closed = async () => {
+      for (let tries = 0; (await clients()) > 0; tries++) {
+        assert(tries < 200, "the pool's connection stayed open");
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    const text = (kernel: string) =>
+      `source: { range: 6 }\nstages:\n  - map: ./kernels.ts#${kernel}\n` +
+      `    executor: { nats: { servers: ${nats.url}, pool: build, name: spec-pool } }\n` +
+      `    outputOrder: input\nsink: { stdout: jsonl }\n`;
+    const build = async (kernel: string) => {
+      const result = await parseSpec(text(kernel), `${dir}/spec.yaml`);
+      assert(result.ok, result.ok ? "" : result.errors.map((e) => e.format()).join("\n"));
+      let out = "";
+      const stdout = new WritableStream<Uint8Array>({
+        write: (chunk) => void (out += new TextDecoder().decode(chunk)),
+      });
+      return { run: await buildFromSpec(result.spec, { stdout }), out: () => out };
+    };
+
+    const ok = await build("square");
+    assert.equal(await clients(), 1, "built: connected");
+    await ok.run.run();
+    assert.equal(ok.out(), "0\n1\n4\n9\n16\n25\n");
+    await closed();
+    await ok.run[Symbol.asyncDispose]();
+
+    const failing = await build("boom");
+    await assert.rejects(failing.run.run(), /boom at 3/);
+    await closed();
+    await failing.run[Symbol.asyncDispose]();
+
+    const unrun = await build("square");
+    assert.equal(await clients(), 1);
+    await unrun.run[Symbol.asyncDispose]();
+    await closed();
+
+    served.kill("SIGTERM");
+    assert.equal((await served.status).code, 0, served.log());
+  });
 });
 
 Deno.test("a spec's NATS pool that cannot be reached: cli.ts run says which stage, pool and servers; nothing ran", async () => {
