@@ -72,8 +72,8 @@ export async function serveNatsWorker(options: NatsWorkerOptions): Promise<void>
   const roots = o.allowModules.map(rootOf);
   const size = o.size ?? Math.min(navigator.hardwareConcurrency, MAX_POOL_SIZE);
   const signal = o.signal;
-  if (signal?.aborted) return;
-  const nc = await open(o, true);
+  const nc = await firstConnection(o, signal);
+  if (nc === undefined) return; // aborted before a server answered
   const worker = new Worker_(nc, o.pool, size, roots, o.name ?? `${hostname()}:${Deno.pid}`);
   try {
     await ensurePool(nc, o.pool, undefined);
@@ -81,6 +81,32 @@ export async function serveNatsWorker(options: NatsWorkerOptions): Promise<void>
   } finally {
     await worker.close();
   }
+}
+
+// Connects, trying again every 250 ms while no server answers, until
+// `signal` aborts (then undefined): a worker may start before its server.
+async function firstConnection(
+  o: NatsWorkerOptions,
+  signal: AbortSignal | undefined,
+): Promise<Awaited<ReturnType<typeof open>> | undefined> {
+  while (!signal?.aborted) {
+    try {
+      return await open(o, false);
+    } catch (error) {
+      // Only an absent server is worth waiting for; a refused login is not.
+      if (!/refused|timeout|ECONN|unreachable/i.test(String((error as Error).message))) throw error;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 250);
+        signal?.addEventListener("abort", done, { once: true });
+        function done() {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        }
+      });
+    }
+  }
+  return undefined;
 }
 
 // A module root as a URL prefix: a folder ends with "/".
