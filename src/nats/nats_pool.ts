@@ -6,7 +6,12 @@
  */
 
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { jetstream, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import {
+  DeliverPolicy,
+  jetstream,
+  type JetStreamClient,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
 import type { Hooked } from "../_internal/hooks.ts";
 import { SPREAD } from "../_internal/hooks.ts";
 import { checkOptions } from "../_internal/options.ts";
@@ -120,7 +125,7 @@ export class NatsPool implements Pool {
   #crashes = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
-  #results: { stop(): void; done: Promise<void> } | undefined;
+  #results: { stop(): void; done: Promise<void>; watched: Promise<void> } | undefined;
   readonly #publishing = new Set<Promise<void>>();
 
   /**
@@ -313,6 +318,7 @@ export class NatsPool implements Pool {
     await bounded(this.#nc.flush());
     await this.#results?.done;
     await this.#nc.close();
+    await this.#results?.watched;
   }
 
   #closedError(): Error {
@@ -462,24 +468,38 @@ export class NatsPool implements Pool {
 
   // Reads this job's results as they are stored, from the start, through
   // server restarts.
-  #readResults(): { stop(): void; done: Promise<void> } {
+  #readResults(): { stop(): void; done: Promise<void>; watched: Promise<void> } {
     let messages: { stop(): void } | undefined;
     let stopped = false;
+    let next = 0; // the results stream's sequence to read from
     const done = (async () => {
       while (!stopped) {
         try {
           const consumer = await this.#js.consumers.get(this.#names.results, {
             // One subject as a string: filter_subject, which servers before 2.10 know.
             filter_subjects: this.#names.resultSubject(this.#job),
+            ...(next === 0
+              ? {}
+              : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next }),
           });
           const iterator = await consumer.consume({ expires: 5000 });
           messages = iterator;
           if (stopped) iterator.stop();
-          for await (const m of iterator) this.#onResult(decode<ResultMessage>(m.data));
+          for await (const m of iterator) {
+            next = m.seq + 1;
+            this.#onResult(decode<ResultMessage>(m.data));
+          }
         } catch {
           if (stopped || this.#nc.isClosed()) return;
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
+      }
+    })();
+    // After a reconnect (a server restart) the consumer may wait for missed
+    // heartbeats before it notices: start a new one at once instead.
+    const watching = (async () => {
+      for await (const status of this.#nc.status()) {
+        if (status.type === "reconnect") messages?.stop();
       }
     })();
     return {
@@ -488,6 +508,8 @@ export class NatsPool implements Pool {
         messages?.stop();
       },
       done,
+      // Ends with the connection.
+      watched: watching,
     };
   }
 
