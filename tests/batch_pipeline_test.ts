@@ -5,11 +5,17 @@ import {
   Dataset,
   DatasetIndex,
   formatTrace,
+  inbatchOptions,
+  inbatchParallel,
+  type Kernel,
+  kernel,
   SkipBatch,
   StopPipeline,
   type TraceEvent,
+  WorkerPool,
 } from "../mod.ts";
-import { sleep } from "./_util.ts";
+import { poolsOf } from "../src/batch/_symbols.ts";
+import { eventually, sleep } from "./_util.ts";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const keysOf = (batches: Batch<number>[]) => batches.map((b) => [...b.indices]);
@@ -356,4 +362,103 @@ Deno.test("an action that never ends cannot hang the consumer: errors and breaki
     Array.fromAsync(new Dataset(8, FailFirst).p.work().genBatch(2, { prefetch: 2 })),
     /first batch failed/,
   );
+});
+
+const WHERE = new URL("./fixtures/where_kernels.ts", import.meta.url);
+
+/** Per item, addHere(item, offset) on a pool: the sum and the thread it ran on. */
+class Where extends Batch<number> {
+  out: { value: number; on: string }[] = [];
+  items(): readonly number[] {
+    return this.indices;
+  }
+  keep(results: { value: number; on: string }[]): this {
+    this.out = results;
+    return this;
+  }
+  @action
+  @inbatchParallel({ init: "items", post: "keep", target: "workers" })
+  add(_offset: number): Kernel {
+    return kernel(WHERE, "addHere");
+  }
+}
+
+Deno.test("genBatch, run and nextBatch with pool run the workers, processes and mpc in-batch calls there, and leave it open", async () => {
+  await using pool = new WorkerPool({ size: 2, name: "mine" });
+  const p = new Dataset(range(6), Where).p;
+  let done = 0;
+  for (const target of ["workers", "processes", "mpc"] as const) {
+    const run = p.add(10, inbatchOptions({ target })).genBatch(3, { pool, prefetch: 1 });
+    const batches = await Array.fromAsync(run);
+    const out = batches.flatMap((b) => b.out);
+    assert.deepEqual(out.map((o) => o.value), range(6).map((i) => i + 10), target);
+    for (const { on } of out) assert.match(on, /^mine-\d+$/, `${target}: the pool given ran it`);
+    assert.equal(pool.stats().tasksDone, done += 6, `${target}: every item on the pool given`);
+    // The run lends the pool given for every kind, and makes none of its own.
+    const pools = poolsOf(batches[0]!)!;
+    assert.throws(() => pools.pool("workers"), /The batch run is over/);
+    assert.throws(() => pools.pool("processes"), /The batch run is over/);
+  }
+  const ran: number[] = [];
+  class Kept extends Where {
+    override keep(results: { value: number; on: string }[]): this {
+      ran.push(...results.map((r) => r.value));
+      return super.keep(results);
+    }
+  }
+  await new Dataset(range(6), Kept).p.add(1).run(2, { pool });
+  assert.deepEqual(ran, range(6).map((i) => i + 1));
+  assert.equal(pool.stats().tasksDone, done += 6);
+  await using next = new Dataset(range(6), Where).p.add(2);
+  const batch = await next.nextBatch(3, { pool, nIters: 1 });
+  assert.deepEqual(batch.out.map((o) => o.value), [2, 3, 4]);
+  assert.equal(pool.stats().tasksDone, done += 3);
+  assert.equal(pool.stats().closed, false, "the pool given stays open");
+});
+
+Deno.test("a run that ends early withdraws its in-batch tasks from the pool given", async () => {
+  class Held extends Batch<number> {
+    items(): readonly number[] {
+      return this.indices;
+    }
+    @action
+    @inbatchParallel({ init: "items", target: "workers" })
+    hold(_held: number, _cells: Int32Array): Kernel {
+      return kernel(WHERE, "holdOn");
+    }
+  }
+  await using pool = new WorkerPool({ size: 2, name: "mine" });
+  // cells[0]: 0 holds item 1 in its kernel; cells[1]: calls that got there.
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  try {
+    const run = new Dataset([0, 1], Held).p.hold(1, cells).genBatch(1, { pool, prefetch: 1 });
+    const reader = run.getReader();
+    const first = await reader.read();
+    assert.deepEqual(first.value?.indices, [0]);
+    await eventually(() => Atomics.load(cells, 1) === 1, "item 1 inside its kernel");
+    await reader.cancel();
+    // Its task is withdrawn: the worker holding it is replaced, not left to run it.
+    await eventually(
+      () => pool.stats().workers.every((w) => w.queueLength === 0),
+      "the held task withdrawn from the pool",
+    );
+    assert.equal(pool.stats().closed, false);
+    assert.equal(await pool.run(kernel<(x: number) => number>(WHERE, "holdOn"), 7), 7);
+  } finally {
+    Atomics.store(cells, 0, 1);
+    Atomics.notify(cells, 0);
+  }
+});
+
+Deno.test("pool must be a pool, and a misspelt pool is a TypeError suggesting it", () => {
+  const p = new Dataset(4, Where).p;
+  assert.throws(() => p.genBatch(2, { pool: {} as never }), {
+    name: "TypeError",
+    message:
+      /^genBatch: pool must be a pool \(a WorkerPool, a ProcessPool, a NatsPool\.\.\.\), got/,
+  });
+  assert.throws(() => p.genBatch(2, { pol: 1 } as never), {
+    name: "TypeError",
+    message: /^genBatch: unknown option "pol" \(did you mean pool\?\)/,
+  });
 });

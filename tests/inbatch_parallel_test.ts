@@ -591,8 +591,69 @@ Deno.test("inbatchParallel() rejects a missing init or post method, a non-iterab
   assert.throws(
     () => inbatchOptions({ nWorker: 3 } as never),
     TypeError,
-    'inbatchOptions(): unknown option "nWorker" (did you mean nWorkers?); the options are nWorkers, target',
+    'inbatchOptions(): unknown option "nWorker" (did you mean nWorkers?); the options are nWorkers, target, pool',
   );
+  assert.throws(() => inbatchOptions({ pools: 1 } as never), {
+    name: "TypeError",
+    message: /^inbatchOptions\(\): unknown option "pools" \(did you mean pool\?\)/,
+  });
+  assert.throws(() => inbatchOptions({ pool: "workers" as never }), {
+    name: "TypeError",
+    message:
+      /^inbatchOptions\(\): pool must be a pool \(a WorkerPool, a ProcessPool, a NatsPool\.\.\.\), got "workers"$/,
+  });
   assert.throws(() => inbatchOptions(null as never), TypeError, "options must be an object");
   assert.equal(inbatchOptions({ nWorkers: Infinity }).options.nWorkers, Infinity);
+});
+
+const WHERE = new URL("./fixtures/where_kernels.ts", import.meta.url);
+
+Deno.test("inbatchOptions({ pool }) runs one call's kernel items on that pool, before the run's pool", async () => {
+  type Out = { value: number; on: string };
+  class Where extends Batch<number> {
+    first: Out[] = [];
+    second: Out[] = [];
+    _init(): readonly number[] {
+      return this.indices;
+    }
+    _first(results: Out[]): this {
+      this.first = results;
+      return this;
+    }
+    _second(results: Out[]): this {
+      this.second = results;
+      return this;
+    }
+    @action
+    @inbatchParallel({ init: "_init", post: "_first", target: "workers" })
+    addFirst(_offset: number): Kernel {
+      return kernel(WHERE, "addHere");
+    }
+    @action
+    @inbatchParallel({ init: "_init", post: "_second", target: "processes" })
+    addSecond(_offset: number): Kernel {
+      return kernel(WHERE, "addHere");
+    }
+  }
+  await using mine = new WorkerPool({ size: 2, name: "mine" });
+  await using theirs = new WorkerPool({ size: 1, name: "theirs" });
+  // A batch on its own: the call's pool, not the shared ones.
+  const alone = new Where([1, 2, 3]);
+  await call(alone, "addFirst", 10, inbatchOptions({ pool: mine }));
+  assert.deepEqual(alone.first.map((o) => o.value), [11, 12, 13]);
+  for (const { on } of alone.first) assert.match(on, /^mine-\d+$/);
+  assert.equal(mine.stats().tasksDone, 3);
+  // In a run given `theirs`: the call that names `mine` runs there, the other on `theirs`.
+  const run = new Dataset([4, 5], Where).p
+    .addFirst(1, inbatchOptions({ pool: mine }))
+    .addSecond(2)
+    .genBatch(2, { pool: theirs });
+  const [batch] = await Array.fromAsync(run);
+  assert.deepEqual(batch!.first.map((o) => o.value), [5, 6]);
+  assert.deepEqual(batch!.second.map((o) => o.value), [6, 7]);
+  for (const { on } of batch!.first) assert.match(on, /^mine-\d+$/);
+  for (const { on } of batch!.second) assert.match(on, /^theirs-\d+$/);
+  assert.equal(mine.stats().tasksDone, 5);
+  assert.equal(theirs.stats().tasksDone, 2);
+  assert.equal(mine.stats().closed || theirs.stats().closed, false, "both left open");
 });

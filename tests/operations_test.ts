@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { kernel, Operations, StageError } from "../mod.ts";
+import { kernel, type Operation, Operations, ProcessPool, StageError, WorkerPool } from "../mod.ts";
 import { probeMeta } from "../src/operations/_meta_probe.ts";
 
 const FIXTURE = new URL("./fixtures/operation_kernels.ts", import.meta.url);
@@ -208,4 +208,113 @@ Deno.test("two Operations with the same stateful class on the main thread keep s
   await using second = new Operations<number, number>([op("Difference2Stateful")]);
   assert.deepEqual(await Array.fromAsync(first.apply(inputs)), expected);
   assert.deepEqual(await Array.fromAsync(second.apply(inputs)), expected);
+});
+
+const WHERE = new URL("./fixtures/where_kernels.ts", import.meta.url);
+type Trail = { value: number; path: string[] };
+const start = (x: number): Trail => ({ value: x, path: [] });
+
+/** The chain of every kind of operation, and what it gives for 1..n. */
+function trails(n: number): { ops: Operation[]; expected: number[]; poolTasks: number } {
+  const ops: Operation[] = [
+    start,
+    kernel(WHERE, "TrailSum"),
+    kernel(WHERE, "trailNegate"),
+    kernel(WHERE, "TrailDouble"),
+    kernel(WHERE, "trailPairs"),
+    kernel(WHERE, "trailMaster"),
+  ];
+  let sum = 0;
+  const doubled = range(1, n).map((x) => -2 * (sum += x));
+  const expected = doubled.slice(1).map((x, i) => x + doubled[i]! + 1);
+  return { ops, expected, poolTasks: n + n + (n - 1) };
+}
+
+Deno.test("with a pool of yours the stateless kernels (functions, a class, windows) run there; stateful and runInMaster stay; the pool stays open", async () => {
+  await using pool = new WorkerPool({ size: 2, name: "mine" });
+  const n = 40;
+  const { ops, expected, poolTasks } = trails(n);
+  const chain = new Operations<number, Trail>(ops, { pool });
+  const out = await Array.fromAsync(chain.apply(range(1, n)));
+  assert.deepEqual(out.map((t) => t.value), expected);
+  for (const { path } of out) {
+    assert.equal(path.length, 5, path.join(", "));
+    assert.match(path[0]!, /^operation-TrailSum-\d+$/, "the stateful class: its dedicated worker");
+    for (const on of path.slice(1, 4)) {
+      assert.match(on, /^mine-\d+$/, "the stateless: the pool given");
+    }
+    assert.equal(path[4], "main", "runInMaster: the main thread");
+  }
+  assert.equal(pool.stats().tasksDone, poolTasks, "every stateless call ran on the pool given");
+  const stats = chain.stats();
+  assert.deepEqual(stats.operations.map((o) => o.runs), [
+    "master",
+    "dedicated worker",
+    "pool",
+    "pool",
+    "pool",
+    "master",
+  ]);
+  assert.equal(stats.pool?.name, "mine", "stats() reports the pool given");
+  assert.equal(stats.dedicated.length, 1);
+  assert.equal(stats.dedicated[0]!.closed, true, "its own workers close at the end");
+  assert.equal(pool.stats().closed, false, "the pool given is left open");
+  // Still usable: a second Operations on the same pool.
+  await using again = new Operations<number, number>([op("negate")], { pool });
+  assert.deepEqual(await Array.fromAsync(again.apply([1, 2])), [-1, -2]);
+  assert.equal(pool.stats().tasksDone, poolTasks + 2);
+});
+
+Deno.test("a stateless class and a function run on a ProcessPool given as pool (the class's module readable)", async () => {
+  // The class runs through Operations' kernel, which imports its module at
+  // run time: the children need read access to it (a function export does not).
+  const read = [new URL("./fixtures/", import.meta.url)];
+  await using pool = new ProcessPool({ size: 2, name: "children", permissions: { read } });
+  const double = kernel(WHERE, "TrailDouble");
+  const negate = kernel(WHERE, "trailNegate");
+  await using chain = new Operations<number, Trail>([start, double, negate], { pool });
+  const out = await Array.fromAsync(chain.apply(range(1, 10)));
+  assert.deepEqual(out.map((t) => t.value), range(1, 10).map((x) => -2 * x));
+  assert.equal(pool.stats().tasksDone, 20);
+  assert.equal(pool.stats().closed, false);
+  // A function export is the kernel itself: the children preload it, no permission needed.
+  await using bare = new ProcessPool({ size: 1, name: "bare" });
+  await using functions = new Operations<number, Trail>([start, negate], { pool: bare });
+  const negated = await Array.fromAsync(functions.apply([1, 2, 3]));
+  assert.deepEqual(negated.map((t) => t.value), [-1, -2, -3]);
+  assert.equal(bare.stats().tasksDone, 3);
+});
+
+Deno.test("a failing operation on a pool of yours ends the stream naming it; the pool stays open", async () => {
+  await using pool = new WorkerPool({ size: 2, name: "mine" });
+  const ops = new Operations<number, number>([op("failOnFive", { stateful: false })], { pool });
+  await assert.rejects(Array.fromAsync(ops.apply([1, 5, 2])), (e: unknown) => {
+    assert(e instanceof StageError);
+    assert.equal(e.stage, "failOnFive");
+    assert.equal(e.index, 1);
+    return true;
+  });
+  assert.equal(pool.stats().closed, false);
+  assert.equal(await pool.run(kernel<(x: number) => number>(FIXTURE, "negate"), 3), -3);
+});
+
+Deno.test("pool: not with nCpu, must be a pool, and a typo suggests it", () => {
+  const pool = new WorkerPool({ size: 1 });
+  try {
+    assert.throws(() => new Operations([op("negate")], { nCpu: 2, pool }), {
+      name: "TypeError",
+      message: /^Cannot create Operations: give nCpu or pool, not both \(got nCpu 2 and a pool\)$/,
+    });
+    assert.throws(() => new Operations([op("negate")], { pool: "workers" as never }), {
+      name: "TypeError",
+      message:
+        /^Cannot create Operations: pool must be a pool \(a WorkerPool, a ProcessPool, a NatsPool\.\.\.\), got "workers"$/,
+    });
+    assert.throws(() => new Operations([op("negate")], { pol: pool } as never), {
+      name: "TypeError",
+      message: /^Cannot create Operations: unknown option "pol" \(did you mean pool\?\)/,
+    });
+  } finally {
+    pool.close();
+  }
 });

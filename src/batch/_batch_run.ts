@@ -4,10 +4,11 @@
 // `prefetch`.
 
 import { PoolSet } from "../exec/pool_set.ts";
+import type { Pool } from "../exec/pool_types.ts";
 import { Batch } from "./batch.ts";
 import { SkipBatch, StopPipeline } from "./errors.ts";
 import type { TraceEvent } from "./trace.ts";
-import { actionInfo, bindPools } from "./_symbols.ts";
+import { actionInfo, bindPools, type RunPools } from "./_symbols.ts";
 
 /** One action call of a pipeline. */
 export interface Step {
@@ -48,13 +49,26 @@ export interface RunPlan<K, B> {
   steps: readonly Step[];
   prefetch: number;
   trace: ((event: TraceEvent) => void) | undefined;
+  /** The pool of every in-batch call on a pool; the run makes its own when absent. */
+  pool: Pool | undefined;
 }
 
 /** The batches of a run, as a stream. */
 export function runBatches<K, B extends Batch<K>>(plan: RunPlan<K, B>): ReadableStream<B> {
-  const { keys, make, steps, prefetch, trace } = plan;
-  // The pools of this run's in-batch calls, made on first use.
-  const pools = new PoolSet({ name: "batch" });
+  const { keys, make, steps, prefetch, trace, pool } = plan;
+  // The pools of this run's in-batch calls: its own, made on first use, or
+  // the one given, which it leaves open. When the run ends, `stop` withdraws
+  // the tasks its calls still have on either.
+  const own = pool === undefined ? new PoolSet({ name: "batch" }) : undefined;
+  const stop = new AbortController();
+  const pools: RunPools = {
+    pool: (kind) => {
+      if (own !== undefined) return own.pool(kind);
+      stop.signal.throwIfAborted();
+      return pool!;
+    },
+    signal: stop.signal,
+  };
   const locks = new Map<object | string, Lock>();
   const running: Promise<Outcome<B>>[] = [];
   let created = 0;
@@ -62,14 +76,16 @@ export function runBatches<K, B extends Batch<K>>(plan: RunPlan<K, B>): Readable
   let exhausted = false;
   let finished: Promise<void> | undefined;
   // Ends a run: no batch starts any more, the results of those still running
-  // are dropped, and the pools close (their tasks reject, so the actions
-  // waiting on them end soon). An action on the event loop that never ends
-  // cannot hold the run up: nothing waits for it.
+  // are dropped, their in-batch calls withdraw their tasks from the pools
+  // and its own pools close (so the actions waiting on them end soon; a pool
+  // given stays open). An action on the event loop that never ends cannot
+  // hold the run up: nothing waits for it.
   const finish = () =>
     finished ??= (async () => {
       halted = true;
       running.splice(0);
-      await pools.close();
+      stop.abort(new Error("The batch run is over"));
+      await own?.close();
     })();
 
   async function process(batch: B, number: number): Promise<B> {

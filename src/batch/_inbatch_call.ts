@@ -2,14 +2,16 @@
 // the items go through one stream stage (`map` on the event loop, the one
 // kernel stage on a pool), and `post` gets the results in init order. The
 // stage skips failed items; its `failed` hook says which, so each failure
-// takes its item's place as an `Error`.
+// takes its item's place as an `Error`. A pool target's pool is the call's
+// (`inbatchOptions({ pool })`), else the run's (its own, or its `pool`),
+// else the one of batches used on their own.
 
 import { HOOKS, SPREAD, type StageHooks } from "../_internal/hooks.ts";
 import { checkOptions } from "../_internal/options.ts";
 import { show } from "../_internal/validate.ts";
 import { isKernel, type Kernel } from "../exec/kernel.ts";
 import { kernelStage } from "../exec/kernel_stage.ts";
-import type { PoolMapOptions } from "../exec/pool_types.ts";
+import type { Pool, PoolMapOptions } from "../exec/pool_types.ts";
 import { map } from "../stream/map.ts";
 import type { MapOptions, StageStream } from "../stream/types.ts";
 import type { InbatchOptions, Target } from "./inbatch_parallel.ts";
@@ -76,6 +78,7 @@ export async function callInbatch(
     name,
     target: options.target ?? spec.target,
     nWorkers: options.nWorkers,
+    pool: options.pool,
     actionArgs: args,
     items: Array.from(entries, (entry) => [...spec.entryArgs(entry), ...args]),
   });
@@ -114,6 +117,8 @@ interface InbatchCall {
   readonly target: Target;
   /** `undefined`: the target's default. */
   readonly nWorkers: number | undefined;
+  /** The pool of this call (`inbatchOptions({ pool })`), before the run's. */
+  readonly pool: Pool | undefined;
   readonly actionArgs: readonly unknown[];
   /** Each item's arguments: the entry's, then the action's. */
   readonly items: readonly (readonly unknown[])[];
@@ -159,9 +164,12 @@ async function runItems(call: InbatchCall): Promise<unknown[]> {
     );
   }
   if (items.length === 0) return [];
-  // The pools of the run holding the batch, or those of batches used on their own.
-  const pools = poolsOf(batch) ?? standalonePools();
-  const pool = pools.pool(target === "workers" ? "workers" : "processes");
+  // The call's pool, else the run's (its own, or the one it was given), else
+  // the pools of batches used on their own. The run's signal withdraws the
+  // tasks when the run ends.
+  const run = poolsOf(batch);
+  const pool = call.pool ??
+    (run ?? standalonePools()).pool(target === "workers" ? "workers" : "processes");
   // Without nWorkers, the pool's adaptive default keeps every worker busy.
   const concurrency = nWorkers === undefined ? {} : { concurrency: nWorkers };
   const k = runner as Kernel<(args: readonly unknown[]) => unknown>;
@@ -169,7 +177,7 @@ async function runItems(call: InbatchCall): Promise<unknown[]> {
     // Each item is the kernel's argument list.
     const options = { ...policy, ...concurrency, [SPREAD]: true };
     return kernelStage(k, pool, options as PoolMapOptions<readonly unknown[]>);
-  });
+  }, run?.signal);
 }
 
 /** The options every in-batch stage takes: its name, and failures collected, not fatal. */
@@ -177,7 +185,8 @@ type Policy = MapOptions & { readonly [HOOKS]: StageHooks };
 
 /**
  * Runs `call`'s items through the stage `make` builds: results in init
- * order, each failure an `Error` in its item's place. The stage is ordered,
+ * order, each failure an `Error` in its item's place; `signal` stops the
+ * stage (its tasks on a pool are withdrawn). The stage is ordered,
  * so when a result comes out, every earlier item either came out before it
  * or failed (and its `failed` hook has run): the result belongs to the first
  * item that did neither.
@@ -185,12 +194,14 @@ type Policy = MapOptions & { readonly [HOOKS]: StageHooks };
 async function collect(
   call: InbatchCall,
   make: (policy: Policy) => StageStream<readonly unknown[], unknown>,
+  signal?: AbortSignal,
 ): Promise<unknown[]> {
   const failures = new Map<number, unknown>();
   const stage = make({
     name: call.name,
     onError: "skip",
     maxFailures: Infinity,
+    ...(signal === undefined ? {} : { signal }),
     [HOOKS]: { failed: (index, error) => failures.set(index, error) },
   });
   const results: unknown[] = Array.from({ length: call.items.length });

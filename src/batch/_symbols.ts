@@ -3,7 +3,15 @@
 // of the run that holds a batch live on the batch. Neither symbol leaves
 // src/batch, so neither is part of the public API.
 
-import type { PoolSet } from "../exec/pool_set.ts";
+import type { PoolKind } from "../exec/pool_set.ts";
+import type { Pool } from "../exec/pool_types.ts";
+
+/** Where the in-batch calls of a batch find their pool by kind (a `PoolSet`, or a run's `pool`). */
+export interface RunPools {
+  pool(kind: PoolKind): Pool;
+  /** Aborted when the run ends: its in-batch calls on a pool withdraw their tasks. */
+  readonly signal?: AbortSignal;
+}
 
 /** What the pipeline knows of an action. */
 export interface ActionInfo {
@@ -32,11 +40,11 @@ export function markAction(method: object, info: ActionInfo): void {
  * not enumerable (not part of its data). A frozen batch keeps none: its
  * in-batch calls use the standalone pools.
  */
-export function bindPools(batch: object, pools: PoolSet): void {
+export function bindPools(batch: object, pools: RunPools): void {
   Reflect.defineProperty(batch, RUN_POOLS, { value: pools, configurable: true });
 }
 
 /** The pools of the run holding `batch`, if any. */
-export function poolsOf(batch: object): PoolSet | undefined {
-  return (batch as { [RUN_POOLS]?: PoolSet })[RUN_POOLS];
+export function poolsOf(batch: object): RunPools | undefined {
+  return (batch as { [RUN_POOLS]?: RunPools })[RUN_POOLS];
 }

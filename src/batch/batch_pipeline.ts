@@ -6,6 +6,7 @@
 
 import { badValue, checkOptions } from "../_internal/options.ts";
 import { show } from "../_internal/validate.ts";
+import type { Pool } from "../exec/pool_types.ts";
 import type { Batch } from "./batch.ts";
 import type { Dataset } from "./dataset.ts";
 import type { InbatchOptionsMarker } from "./inbatch_parallel.ts";
@@ -30,6 +31,28 @@ import { actionInfo } from "./_symbols.ts";
  * assert.equal(first.length, 4); // two batches of 2 per epoch; the fifth key is dropped
  * assert.deepEqual(await keys(), first); // the same seed, the same batches
  * assert.throws(() => pipeline.genBatch(2, { prefech: 2 } as GenBatchOptions), /did you mean prefetch\?/);
+ * ```
+ *
+ * @example The in-batch kernels of a run on a pool of yours
+ * ```ts
+ * import { action, Batch, Dataset, inbatchParallel, kernel, type Kernel, WorkerPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const fixtures = new URL("../../tests/fixtures/batch_kernels.ts", import.meta.url);
+ * class Sums extends Batch<number> {
+ *   out: unknown[] = [];
+ *   items(): readonly number[] { return this.indices; }
+ *   keep(results: unknown[]): this { this.out = results; return this; }
+ *   @action
+ *   @inbatchParallel({ init: "items", post: "keep", target: "workers" })
+ *   add(_offset: number): Kernel { return kernel(fixtures, "add"); }
+ * }
+ * await using pool = new WorkerPool({ size: 2 });
+ * const batches = new Dataset([1, 2, 3], Sums).p.add(10).genBatch(3, { pool });
+ * const [batch] = await Array.fromAsync(batches);
+ * assert.deepEqual(batch!.out, [11, 12, 13]);
+ * assert.equal(pool.stats().tasksDone, 3); // and the pool is still open
+ * assert.equal(pool.stats().closed, false);
  * ```
  */
 export interface GenBatchOptions {
@@ -63,6 +86,13 @@ export interface GenBatchOptions {
   prefetch?: number;
   /** Sees each batch's creation and each action's start and end. */
   trace?: (event: TraceEvent) => void;
+  /**
+   * A pool of yours (a `WorkerPool`, a `ProcessPool`, a `NatsPool`...) for the "workers",
+   * "processes" and "mpc" in-batch calls of this run, instead of the pools it makes; left open.
+   *
+   * @default {the run's own pools, made on first use and closed with it}
+   */
+  pool?: Pool;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -197,7 +227,7 @@ export type BatchPipeline<B extends Batch<any>> =
      * epoch unless `nEpochs` or `nIters` says otherwise.
      *
      * @param batchSize Keys per batch, at most the dataset's size.
-     * @param options Epochs, shuffle, `dropLast`, `prefetch`, `trace`.
+     * @param options Epochs, shuffle, `dropLast`, `prefetch`, `trace`, `pool`.
      * @returns A stream of batches, in creation order.
      * @throws {RangeError} When a number is out of range.
      * @throws {TypeError} When `nEpochs` and `nIters` are both given, an option has the wrong
@@ -348,6 +378,7 @@ class Runner<B extends AnyBatch> implements AsyncDisposable {
       steps: this.#steps,
       prefetch: o.prefetch ?? 0,
       trace: o.trace,
+      pool: o.pool,
     });
   }
 }

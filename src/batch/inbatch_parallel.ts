@@ -6,6 +6,7 @@
  */
 
 import { show } from "../_internal/validate.ts";
+import type { Pool } from "../exec/pool_types.ts";
 import { methodName } from "./action.ts";
 import { callInbatch, callOptions, decoratorOptions } from "./_inbatch_call.ts";
 import { closeStandalonePools } from "./_standalone_pools.ts";
@@ -115,6 +116,13 @@ export interface InbatchOptions {
   nWorkers?: number;
   /** Overrides the decorator's target for this call. */
   target?: Target;
+  /**
+   * A pool of yours for this call's items when its target is "workers", "processes" or "mpc"; left
+   * open.
+   *
+   * @default {the run's pool (its `pool`, or its own), or the shared one outside a run}
+   */
+  pool?: Pool;
 }
 
 /**
@@ -216,7 +224,7 @@ export class InbatchOptionsMarker {
   /**
    * Checks and holds the options.
    *
-   * @param options `nWorkers` and `target`.
+   * @param options `nWorkers`, `target` and `pool`.
    * @throws {RangeError} When `nWorkers` is a number but not a positive integer or `Infinity`.
    * @throws {TypeError} When `nWorkers` is not a number, `target` is unknown, or a key is
    * unknown (with the closest known one).
@@ -231,7 +239,8 @@ export class InbatchOptionsMarker {
  * the call's last argument. It is taken off the arguments, so `init`,
  * `post` and the method never see it.
  *
- * @param options `nWorkers`: the most items in flight; `target`: where they run.
+ * @param options `nWorkers`: the most items in flight; `target`: where they run; `pool`: a
+ *   pool of yours for a pool target.
  * @returns The marker to pass last.
  * @throws {RangeError} When `nWorkers` is a number but not a positive integer or `Infinity`.
  * @throws {TypeError} When `nWorkers` is not a number, `target` is unknown, or a key is
@@ -304,17 +313,20 @@ export function anyActionFailed(results: readonly unknown[]): boolean {
  *    arguments the method would get for that item: `add(item, offset)` for
  *    the entry `item` and the action argument `offset`. Without `nWorkers`, a
  *    pool keeps all its workers busy. The pools are the pipeline run's
- *    (closed when the run ends); a batch outside a run shares pools with the
+ *    (closed when the run ends), or the `pool` given to `genBatch`/`run`
+ *    (any `Pool`: a `WorkerPool`, a `ProcessPool`, a `NatsPool` of workers on
+ *    other machines; left open); a batch outside a run shares pools with the
  *    other batches outside one, made on first use: they stop their workers
- *    once idle for 5 s, or at once with `closeInbatchPools()`.
+ *    once idle for 5 s, or at once with `closeInbatchPools()`. When a run
+ *    ends early, its calls withdraw the tasks they still have on a pool.
  * 3. With `post`: `this[post](results, ...actionArgs, extra)` gets the
  *    results in `init` order, an `Error` in place of each failure (a thrown
  *    non-`Error` is wrapped, as `cause`); its return value is the call's
  *    (a batch, in a pipeline). Without `post`: a failure is thrown (several
  *    as an `AggregateError`), otherwise the call returns the batch.
  *
- * `inbatchOptions({ nWorkers, target })` as the last argument overrides the
- * defaults for one call. Put `@action` above the decorator to chain the
+ * `inbatchOptions({ nWorkers, target, pool })` as the last argument overrides
+ * the defaults for one call. Put `@action` above the decorator to chain the
  * method into a pipeline: its chain method takes the action's arguments,
  * the parameters after the entry's (see `ActionArgs`), then optionally the
  * `inbatchOptions()` marker. The decorated method is always async; called on

@@ -16,6 +16,7 @@ import {
   type Schema,
 } from "../_internal/options.ts";
 import { show } from "../_internal/validate.ts";
+import { isPool } from "../exec/kernel_stage.ts";
 import type { ActionOptions } from "./action.ts";
 import type { GenBatchOptions } from "./batch_pipeline.ts";
 import type { InbatchOptions, InbatchParallelOptions, Target } from "./inbatch_parallel.ts";
@@ -30,6 +31,13 @@ export const TARGETS = [
   "mpc",
   "nogil",
 ] as const satisfies readonly Target[];
+
+/** A pool of the caller's for the pool targets (`"workers"`, `"processes"`, `"mpc"`). */
+const POOL: OptionSpec = {
+  doc: "",
+  expected: "a pool (a WorkerPool, a ProcessPool, a NatsPool...)",
+  test: isPool,
+};
 
 /** The `batchSize` argument of `genBatch`, `nextBatch` and `run`. */
 export const BATCH_SIZE: OptionSpec = {
@@ -78,6 +86,12 @@ export const GEN_BATCH_OPTIONS: Schema<GenBatchOptions> = {
     expected: "a function",
     test: isFunction,
   },
+  pool: {
+    ...POOL,
+    doc: 'A pool of yours (a `WorkerPool`, a `ProcessPool`, a `NatsPool`...) for the "workers", ' +
+      '"processes" and "mpc" in-batch calls of this run, instead of the pools it makes; left open.',
+    default: "the run's own pools, made on first use and closed with it",
+  },
 };
 
 /** `ActionOptions` of `@action(...)`. */
@@ -105,6 +119,12 @@ export const INBATCH_OPTIONS: Schema<InbatchOptions> = {
     doc: "Overrides the decorator's target for this call.",
     expected: `one of ${TARGETS.map((t) => `"${t}"`).join(", ")}`,
     test: isOneOf(TARGETS),
+  },
+  pool: {
+    ...POOL,
+    doc: 'A pool of yours for this call\'s items when its target is "workers", "processes" or ' +
+      '"mpc"; left open.',
+    default: "the run's pool (its `pool`, or its own), or the shared one outside a run",
   },
 };
 

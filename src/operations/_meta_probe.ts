@@ -5,7 +5,8 @@
 // a SharedArrayBuffer while this thread waits on it with Atomics.wait.
 //
 // The buffer: an Int32 state (0 waiting, 1 written), an Int32 byte length,
-// then that many bytes of JSON, a `ProbeAnswer`.
+// then that many bytes of JSON, a `ProbeAnswer`. Besides the metadata it
+// says which exports are classes (called through an instance's `call`).
 
 import type { OpMeta } from "./options.ts";
 
@@ -20,9 +21,15 @@ export interface ProbeTarget {
   readonly exportName: string;
 }
 
-/** What the worker writes: every export's metadata, or the first error. */
+/** What the probe found on one export: its metadata, and whether it is a class. */
+export interface Found {
+  readonly meta: Partial<OpMeta>;
+  readonly isClass: boolean;
+}
+
+/** What the worker writes: what it found on every export, or the first error. */
 export type ProbeAnswer =
-  | { readonly metas: Partial<OpMeta>[] }
+  | { readonly found: Found[] }
   | { readonly error: { readonly name: string; readonly message: string } };
 
 /** The header's size in bytes: state and length. */
@@ -34,7 +41,8 @@ export function capacity(n: number): number {
 }
 
 /**
- * The metadata found on each target's export, in order, checked. Blocks
+ * The metadata found on each target's export, in order, checked, and
+ * whether the export is a class. Blocks
  * the calling thread until one worker has imported every module.
  *
  * @throws {TypeError} When a module fails to import, an export is missing or is not a function or a class, or a value has the wrong type.
@@ -45,7 +53,7 @@ export function probeMeta(
   what: string,
   targets: readonly ProbeTarget[],
   timeoutMs: number = PROBE_TIMEOUT_MS,
-): Partial<OpMeta>[] {
+): Found[] {
   if (targets.length === 0) return [];
   const sab = new SharedArrayBuffer(HEADER + capacity(targets.length));
   const header = new Int32Array(sab, 0, 2);
@@ -73,5 +81,5 @@ export function probeMeta(
       ? new TypeError(message)
       : new Error(message);
   }
-  return answer.metas;
+  return answer.found;
 }

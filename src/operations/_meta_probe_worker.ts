@@ -6,9 +6,9 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 
-import { capacity, HEADER, type ProbeAnswer, type ProbeTarget } from "./_meta_probe.ts";
+import { capacity, type Found, HEADER, type ProbeAnswer, type ProbeTarget } from "./_meta_probe.ts";
 import { isClass } from "./_op_kernel.ts";
-import { type OpMeta, readMeta } from "./options.ts";
+import { readMeta } from "./options.ts";
 
 interface Request {
   sab: SharedArrayBuffer;
@@ -22,9 +22,9 @@ self.onmessage = async (event: MessageEvent<Request>) => {
   const { sab, what, targets } = event.data;
   let answer: ProbeAnswer;
   try {
-    const metas: Partial<OpMeta>[] = [];
-    for (const target of targets) metas.push(await read(what, target));
-    answer = { metas };
+    const found: Found[] = [];
+    for (const target of targets) found.push(await read(what, target));
+    answer = { found };
   } catch (error) {
     const name = error instanceof Error ? error.name : "Error";
     const message = error instanceof Error ? error.message : String(error);
@@ -33,8 +33,8 @@ self.onmessage = async (event: MessageEvent<Request>) => {
   write(sab, answer, targets.length);
 };
 
-// The checked metadata of one export.
-async function read(what: string, { module, exportName }: ProbeTarget): Promise<Partial<OpMeta>> {
+// The checked metadata of one export, and whether it is a class.
+async function read(what: string, { module, exportName }: ProbeTarget): Promise<Found> {
   const named = `${what}: operation "${exportName}" of ${module}`;
   let namespace: Record<string, unknown>;
   try {
@@ -52,7 +52,7 @@ async function read(what: string, { module, exportName }: ProbeTarget): Promise<
     throw new TypeError(`${named}: the export is not a function or a class, got ${typeof value}`);
   }
   const found = readMeta(named, value);
-  if (!isClass(value)) return found;
+  if (!isClass(value)) return { meta: found, isClass: false };
   let instance: object;
   try {
     instance = new (value as new () => object)();
@@ -63,7 +63,8 @@ async function read(what: string, { module, exportName }: ProbeTarget): Promise<
   if (typeof (instance as { call?: unknown }).call !== "function") {
     throw new TypeError(`${named}: the class has no call(input) method`);
   }
-  return { ...found, ...readMeta(`${named} (an instance's fields)`, instance) };
+  const meta = { ...found, ...readMeta(`${named} (an instance's fields)`, instance) };
+  return { meta, isClass: true };
 }
 
 // Writes the answer (an error if it does not fit) and wakes the constructor.

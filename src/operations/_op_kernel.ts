@@ -1,8 +1,12 @@
-// The kernel every Operations kernel stage runs: it calls an operation by
-// module and export name. An export that is a class is instantiated once per
-// worker and called through its `call` method, so its state lives in that
-// instance. On the main thread, where a worker's one instance would be
-// shared by every Operations, each operation brings its own `home`.
+// The kernel an Operations stage runs for an export that is a class (a
+// function export is a kernel itself): it calls an operation by module and
+// export name. The class is instantiated once per worker and called through
+// its `call` method, so its state lives in that instance. On the main
+// thread, where a worker's one instance would be shared by every
+// Operations, each operation brings its own `home`. It imports the
+// operation's module when first called: on a pool given to Operations that
+// module must load where this runs (a ProcessPool's children need read
+// access to it; a NATS worker must allow this file's folder).
 
 /** Where an operation on the main thread keeps its own callable. */
 export interface Home {

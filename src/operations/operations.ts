@@ -12,7 +12,7 @@ import { source } from "../stream/source.ts";
 import { window } from "../stream/window.ts";
 import { isKernel, type Kernel, kernel } from "../exec/kernel.ts";
 import { type Executor, kernelStage } from "../exec/kernel_stage.ts";
-import type { PoolStats } from "../exec/pool_types.ts";
+import type { Pool, PoolStats } from "../exec/pool_types.ts";
 import { WorkerPool } from "../exec/worker_pool.ts";
 import { probeMeta } from "./_meta_probe.ts";
 import type { Invocation, invoke } from "./_op_kernel.ts";
@@ -47,7 +47,8 @@ export type Operation =
   });
 
 /**
- * Options of `new Operations()`.
+ * Options of `new Operations()`: `nCpu` workers of its own for the
+ * stateless operations, or a `pool` of yours.
  *
  * @example Two workers for the stateless operations
  * ```ts
@@ -60,6 +61,20 @@ export type Operation =
  * assert.deepEqual(await Array.fromAsync(ops.apply([1, 2, 3])), [-1, -2, -3]);
  * assert.equal(ops.stats().pool?.size, 2);
  * ```
+ *
+ * @example The stateless operations on a pool of yours, left open
+ * ```ts
+ * import { kernel, Operations, WorkerPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const fixtures = new URL("../../tests/fixtures/operation_kernels.ts", import.meta.url);
+ * await using pool = new WorkerPool({ size: 2, name: "mine" });
+ * await using ops = new Operations<number, number>([kernel(fixtures, "negate")], { pool });
+ * assert.deepEqual(await Array.fromAsync(ops.apply([1, 2, 3])), [-1, -2, -3]);
+ * assert.equal(pool.stats().tasksDone, 3); // one task per input, on the pool given
+ * assert.equal(pool.stats().closed, false);
+ * assert.throws(() => new Operations([kernel(fixtures, "negate")], { nCpu: 2, pool }), TypeError);
+ * ```
  */
 export interface OperationsOptions {
   /**
@@ -68,6 +83,12 @@ export interface OperationsOptions {
    * @default {the cores left after one per stateful kernel, at least 1}
    */
   nCpu?: number;
+  /**
+   * A pool of yours (a `WorkerPool`, a `ProcessPool`, a `NatsPool`...) for the stateless kernel
+   * operations instead of one of `nCpu` workers (not with `nCpu`); left open. A stateful kernel
+   * keeps its dedicated worker, `runInMaster` the main thread.
+   */
+  pool?: Pool;
 }
 
 /**
@@ -93,7 +114,10 @@ export interface OperationsOptions {
 export interface OperationsStats {
   /** Per operation: its name, where it runs and its metadata. */
   operations: { name: string; runs: "master" | "dedicated worker" | "pool"; meta: OpMeta }[];
-  /** The shared pool of the stateless operations, once made (by `apply`). */
+  /**
+   * The pool of the stateless operations: the one given as `pool`, or the
+   * shared one of `nCpu` workers once made (by `apply`).
+   */
   pool: PoolStats | undefined;
   /** The dedicated workers of the stateful kernels. */
   dedicated: PoolStats[];
@@ -105,6 +129,8 @@ interface Planned {
   op: Operation;
   name: string;
   meta: OpMeta;
+  /** A kernel whose export is a class, called through an instance's `call`. */
+  isClass: boolean;
 }
 
 /**
@@ -116,6 +142,19 @@ interface Planned {
  * `runInMaster` runs it on the main thread, in order. An operation that
  * returns `undefined` gives no output for that input (a stateful operation
  * still warming up).
+ *
+ * With `pool`, the stateless kernel operations run on that pool instead (a
+ * `WorkerPool`, a `ProcessPool`, a `NatsPool` of workers on other machines),
+ * which stays open. A function export runs there as itself, a kernel like
+ * any other. A class export runs through Operations' own kernel
+ * (`src/operations/_op_kernel.ts`), which imports the operation's module
+ * when first called and keeps one instance per worker: a `ProcessPool`'s
+ * children then need read access to that module (`permissions.read`); a
+ * NATS worker must find that kernel at the same path and allow it
+ * (`--allow-modules` its folder), and it then imports whatever module a
+ * task names, past the worker's allowed roots, so allow it only for clients
+ * you trust. On a `NatsPool` inputs and results travel as JSON (an
+ * `undefined` result arrives as `null`).
  *
  * The constructor reads every operation's metadata, including what a
  * kernel's export carries: it imports the kernels' modules in a worker of
@@ -142,6 +181,7 @@ interface Planned {
 export class Operations<I, O> implements AsyncDisposable {
   readonly #planned: Planned[];
   readonly #nCpu: number;
+  readonly #given: Pool | undefined;
   #pool: WorkerPool | undefined;
   readonly #dedicated: WorkerPool[] = [];
   #applied = false;
@@ -153,8 +193,8 @@ export class Operations<I, O> implements AsyncDisposable {
    * modules are imported in a short-lived worker while this waits).
    *
    * @param ops The operations, in order.
-   * @param options `nCpu`.
-   * @throws {TypeError} When an operation is neither a kernel nor a function, a kernel's module fails to import or lacks the export, a key of a kernel's meta or of `options` is unknown, or `stateful` or `runInMaster` has the wrong type.
+   * @param options `nCpu`, or `pool`.
+   * @throws {TypeError} When an operation is neither a kernel nor a function, a kernel's module fails to import or lacks the export, a key of a kernel's meta or of `options` is unknown, `stateful` or `runInMaster` has the wrong type, `pool` is not a pool, or `nCpu` and `pool` are both given.
    * @throws {RangeError} When `stateful`, `batchSize` or `nCpu` is out of range.
    * @throws {Error} When the kernels' modules do not load within 30 s.
    */
@@ -164,6 +204,11 @@ export class Operations<I, O> implements AsyncDisposable {
       throw new TypeError(`${what}: expected a non-empty array of operations, got ${show(ops)}`);
     }
     const o = checkOptions(what, OPERATIONS_OPTIONS, options);
+    if (o.nCpu !== undefined && o.pool !== undefined) {
+      throw new TypeError(
+        `${what}: give nCpu or pool, not both (got nCpu ${show(o.nCpu)} and a pool)`,
+      );
+    }
     const given = ops.map((op, i): { name: string; meta: Partial<OpMeta> } => {
       if (isKernel(op)) {
         const name = op.exportName;
@@ -182,14 +227,15 @@ export class Operations<I, O> implements AsyncDisposable {
     let k = 0;
     this.#planned = ops.map((op, i) => {
       const { name, meta } = given[i]!;
-      const own = isKernel(op) ? found[k++]! : {};
-      return { op, name, meta: withDefaults({ ...own, ...meta }) };
+      const own = isKernel(op) ? found[k++]! : { meta: {}, isClass: false };
+      return { op, name, meta: withDefaults({ ...own.meta, ...meta }), isClass: own.isClass };
     });
     const dedicated =
       this.#planned.filter(({ op, meta }) =>
         isKernel(op) && meta.stateful === true && !meta.runInMaster
       ).length;
     this.#nCpu = o.nCpu ?? Math.max(1, navigator.hardwareConcurrency - dedicated);
+    this.#given = o.pool;
   }
 
   /**
@@ -241,13 +287,13 @@ export class Operations<I, O> implements AsyncDisposable {
           : "pool",
         meta,
       })),
-      pool: this.#pool?.stats(),
+      pool: (this.#given ?? this.#pool)?.stats(),
       dedicated: this.#dedicated.map((p) => p.stats()),
     };
   }
 
   /**
-   * Stops every worker. Idempotent.
+   * Stops every worker of its own (a `pool` given stays open). Idempotent.
    *
    * @returns When the workers are gone.
    */
@@ -267,9 +313,10 @@ export class Operations<I, O> implements AsyncDisposable {
   // that drops the undefined outputs.
   #chain(inputs: Iterable<I> | AsyncIterable<I> | ReadableStream<I>): ReadableStream<O> {
     let stream = source(inputs) as ReadableStream<unknown>;
-    for (const { op, name, meta } of this.#planned) {
+    for (const planned of this.#planned) {
+      const { op, name, meta } = planned;
       if (typeof meta.stateful === "number") stream = stream.pipeThrough(window(meta.stateful));
-      stream = isKernel(op) ? this.#kernel(stream, op, name, meta) : stream.pipeThrough(
+      stream = isKernel(op) ? this.#kernel(stream, op, planned) : stream.pipeThrough(
         map(op as (input: unknown) => unknown, {
           concurrency: meta.stateful === true || meta.runInMaster ? 1 : meta.batchSize,
           name,
@@ -282,34 +329,40 @@ export class Operations<I, O> implements AsyncDisposable {
     return stream as ReadableStream<O>;
   }
 
-  // A kernel's stage: its inputs become calls of the operation (a class is
-  // instantiated once where it runs) that the kernel stage runs on the main
-  // thread, in a dedicated worker or on the shared pool.
+  // A kernel's stage, on the main thread, in a dedicated worker, or on the
+  // pool of the stateless operations (the one given, or the shared one). A
+  // function export is the kernel itself; a class export's inputs become
+  // calls of INVOKE, which makes the instance once where it runs.
   #kernel(
     stream: ReadableStream<unknown>,
-    { module, exportName }: Kernel,
-    name: string,
-    meta: OpMeta,
+    op: Kernel,
+    { name, meta, isClass }: Planned,
   ): ReadableStream<unknown> {
     let executor: Executor;
-    let invocation: (input: unknown) => Invocation;
     if (meta.runInMaster) {
       executor = "main";
-      const home = {};
-      invocation = (input) => ({ module, name: exportName, input, home });
+    } else if (meta.stateful === true) {
+      const dedicated = new WorkerPool({ size: 1, name: `operation-${name}` });
+      this.#dedicated.push(dedicated);
+      executor = dedicated;
     } else {
-      if (meta.stateful === true) {
-        const dedicated = new WorkerPool({ size: 1, name: `operation-${name}` });
-        this.#dedicated.push(dedicated);
-        executor = dedicated;
-      } else {
-        executor = this.#pool ??= new WorkerPool({ size: this.#nCpu, name: "operations" });
-      }
-      invocation = (input) => ({ module, name: exportName, input });
+      executor = this.#given ??
+        (this.#pool ??= new WorkerPool({ size: this.#nCpu, name: "operations" }));
     }
-    const concurrency = meta.runInMaster ? 1 : meta.batchSize;
+    const options = { concurrency: meta.runInMaster ? 1 : meta.batchSize, name };
+    if (!isClass) {
+      const k = op as Kernel<(input: unknown) => unknown>;
+      return stream.pipeThrough(kernelStage(k, executor, options));
+    }
+    const { module, exportName } = op;
+    // On the main thread each operation keeps its own instance.
+    const home = meta.runInMaster ? {} : undefined;
+    const invocation = (input: unknown): Invocation =>
+      home === undefined
+        ? { module, name: exportName, input }
+        : { module, name: exportName, input, home };
     return stream
       .pipeThrough(map(invocation, { name: `${name} (calls)` }))
-      .pipeThrough(kernelStage(INVOKE, executor, { concurrency, name }));
+      .pipeThrough(kernelStage(INVOKE, executor, options));
   }
 }

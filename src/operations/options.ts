@@ -5,6 +5,7 @@
 // Not exported from mod.ts (the `OpMeta` type is).
 
 import { checkOptions, isBoolean, isPositiveInteger, type Schema } from "../_internal/options.ts";
+import { isPool } from "../exec/kernel_stage.ts";
 import { POOL_SIZE } from "../exec/options.ts";
 import type { OperationsOptions } from "./operations.ts";
 
@@ -78,6 +79,13 @@ export const OPERATIONS_OPTIONS: Schema<OperationsOptions> = {
     ...POOL_SIZE,
     doc: "Workers for the stateless operations (one pool, shared).",
     default: "the cores left after one per stateful kernel, at least 1",
+  },
+  pool: {
+    doc: "A pool of yours (a `WorkerPool`, a `ProcessPool`, a `NatsPool`...) for the stateless " +
+      "kernel operations instead of one of `nCpu` workers (not with `nCpu`); left open. A " +
+      "stateful kernel keeps its dedicated worker, `runInMaster` the main thread.",
+    expected: "a pool (a WorkerPool, a ProcessPool, a NatsPool...)",
+    test: isPool,
   },
 };
 
