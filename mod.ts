@@ -126,6 +126,7 @@ export {
   type BuildFromSpecOptions,
   type MapStageSpec,
   type NatsExecutorSpec,
+  type NatsPoolOptions,
   parseSpec,
   type PipelineSpec,
   type SinkSpec,

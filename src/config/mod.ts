@@ -140,3 +140,4 @@ export type {
   StageSpec,
 } from "./spec.ts";
 export { SpecError } from "./spec_error.ts";
+export type { NatsPoolOptions } from "../nats/options.ts";

@@ -14,6 +14,7 @@ import { isKernel, type Kernel, kernel } from "../exec/kernel.ts";
 import { type Executor, kernelStage } from "../exec/kernel_stage.ts";
 import type { Pool, PoolStats } from "../exec/pool_types.ts";
 import { WorkerPool } from "../exec/worker_pool.ts";
+import { LocalPool } from "../exec/local_pool.ts";
 import { probeMeta } from "./_meta_probe.ts";
 import type { Invocation, invoke } from "./_op_kernel.ts";
 import { OP_META, OPERATIONS_OPTIONS, type OpMeta, readMeta, withDefaults } from "./options.ts";
@@ -149,12 +150,12 @@ interface Planned {
  * any other. A class export runs through Operations' own kernel
  * (`src/operations/_op_kernel.ts`), which imports the operation's module
  * when first called and keeps one instance per worker: a `ProcessPool`'s
- * children then need read access to that module (`permissions.read`); a
- * NATS worker must find that kernel at the same path and allow it
- * (`--allow-modules` its folder), and it then imports whatever module a
- * task names, past the worker's allowed roots, so allow it only for clients
- * you trust. On a `NatsPool` inputs and results travel as JSON (an
- * `undefined` result arrives as `null`).
+ * children then need read access to that module (`permissions.read`).
+ * That kernel imports whatever module a task names, so only a `WorkerPool`
+ * or a `ProcessPool` runs class exports in parallel: on any other pool (a
+ * `NatsPool`, whose workers run only the modules they allow) a stateless
+ * class operation is a `TypeError` at construction. On a `NatsPool` inputs
+ * and results travel as JSON (an `undefined` result arrives as `null`).
  *
  * The constructor reads every operation's metadata, including what a
  * kernel's export carries: it imports the kernels' modules in a worker of
@@ -235,6 +236,19 @@ export class Operations<I, O> implements AsyncDisposable {
         isKernel(op) && meta.stateful === true && !meta.runInMaster
       ).length;
     this.#nCpu = o.nCpu ?? Math.max(1, navigator.hardwareConcurrency - dedicated);
+    if (o.pool !== undefined && !(o.pool instanceof LocalPool)) {
+      // A class runs through Operations' own kernel, which imports whatever
+      // module a task names: a remote worker that allowed it would run any
+      // module, past its allowModules. Only function exports go there.
+      const remote = this.#planned.find(({ op, meta, isClass }) =>
+        isKernel(op) && isClass && !meta.runInMaster && meta.stateful !== true
+      );
+      if (remote !== undefined) {
+        throw new TypeError(
+          `${what}: operation "${remote.name}" is a class, and a class runs in parallel only on a WorkerPool or ProcessPool: give a function export for a pool of another kind (its workers run only the modules they allow), or mark it stateful or runInMaster`,
+        );
+      }
+    }
     this.#given = o.pool;
   }
 
