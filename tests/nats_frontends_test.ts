@@ -18,15 +18,12 @@ import {
   kernel,
   type Operation,
   Operations,
-  StageError,
 } from "../mod.ts";
 import { NatsPool } from "../src/nats/mod.ts";
 import { type Child, childProcesses, type NatsServer, spawnDeno, startNats } from "./_nats.ts";
 
 const WHERE = new URL("./fixtures/where_kernels.ts", import.meta.url);
 const FIXTURES = fromFileUrl(new URL("./fixtures/", import.meta.url));
-// Where Operations' own kernel lives: a class operation runs through it.
-const OPERATIONS = fromFileUrl(new URL("../src/operations/", import.meta.url));
 const WORKER = fromFileUrl(new URL("./fixtures/nats_worker.ts", import.meta.url));
 const CONFIG = fromFileUrl(new URL("../deno.json", import.meta.url));
 
