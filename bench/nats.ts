@@ -173,7 +173,11 @@ try {
       await stopWorkers();
     }
   }
-  console.log(`\n(b) ${CPU_N} items of a ~1 ms CPU kernel (load average ${load()})`);
+  console.log(
+    `\n(b) ${CPU_N} items of a CPU kernel (about ${
+      (1000 / cpu[0]!).toFixed(1)
+    } ms an item on one worker; load average ${load()} on ${navigator.hardwareConcurrency} cores)`,
+  );
   console.log(
     `1 worker process: ${Math.round(cpu[0]!)} items/s; 2: ${Math.round(cpu[1]!)} items/s; speedup ${
       (cpu[1]! / cpu[0]!).toFixed(2)
