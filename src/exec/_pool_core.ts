@@ -9,7 +9,7 @@ import type { StageStream } from "../stream/types.ts";
 import { checkKernel, type Kernel, kernelName } from "./kernel.ts";
 import { isTransfer, type Transfer } from "./transfer.ts";
 import type { Link, LinkFactory } from "./_link.ts";
-import { type PoolLike, poolStage, type Submission } from "./pool_stage.ts";
+import { bindAbort, type PoolLike, poolStage, type Submission } from "./pool_stage.ts";
 import type { DoneMessage, RunMessage } from "./_protocol.ts";
 import { type Task, TaskQueue } from "./_task_queue.ts";
 import type { PoolMapOptions, PoolOptions, PoolStats, RunOptions } from "./pool_types.ts";
@@ -196,7 +196,7 @@ export class PoolCore {
    * aborts this task; `group` collects tasks that a stream aborts together.
    */
   #submit(k: Kernel, input: unknown, how: Submission): Promise<unknown> {
-    const { transfer, retries, spread, signal, group } = how;
+    const { transfer, retries, spread, signal } = how;
     if (this.#closed) return Promise.reject(this.#closedError());
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
@@ -213,14 +213,7 @@ export class PoolCore {
         reject,
         release: undefined,
       };
-      if (signal !== undefined) {
-        const onAbort = () => this.#abort(task, signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-        task.release = () => signal.removeEventListener("abort", onAbort);
-      } else if (group !== undefined) {
-        group.add(task);
-        task.release = () => group.delete(task);
-      }
+      task.release = bindAbort(task, how, (t, reason) => this.#abort(t, reason));
       this.#queue.push(task);
       this.#schedule();
     });

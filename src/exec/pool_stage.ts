@@ -27,6 +27,27 @@ export interface Submission<T = Task> {
   readonly group?: Set<T> | undefined;
 }
 
+/**
+ * Ties a submitted task to what may abort it: its own `signal` (a listener
+ * of its own), or else the stage's `group` (aborted together). Returns what
+ * undoes it when the task settles.
+ */
+export function bindAbort<T>(
+  task: T,
+  how: Submission<T>,
+  abort: (task: T, reason: unknown) => void,
+): (() => void) | undefined {
+  const { signal, group } = how;
+  if (signal !== undefined) {
+    const onAbort = () => abort(task, signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    return () => signal.removeEventListener("abort", onAbort);
+  }
+  if (group === undefined) return undefined;
+  group.add(task);
+  return () => group.delete(task);
+}
+
 /** What the stage needs of its pool (`T`: the pool's own record of a task). */
 export interface PoolLike<T = Task> {
   waitForRoom(signal: AbortSignal | undefined): Promise<void> | undefined;

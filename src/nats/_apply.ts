@@ -2,7 +2,7 @@
 // after another on one thread, each failing on its own. One message to the
 // thread per task instead of one per item.
 
-import type { WireError } from "./_protocol.ts";
+import { toWire, type WireError } from "./_protocol.ts";
 
 /** A task's items, to apply `exportName` of `module` to. */
 export interface Application {
@@ -35,7 +35,7 @@ export async function applyAll(a: Application): Promise<Applied> {
     }
   } catch (error) {
     loaded.delete(a.module);
-    const wire = asWire(error);
+    const wire = toWire(error);
     return { values: a.inputs.map(() => null), errors: a.inputs.map((_, i) => [i, wire]) };
   }
   const f = fn as (...args: unknown[]) => unknown;
@@ -48,19 +48,8 @@ export async function applyAll(a: Application): Promise<Applied> {
       values[i] = value === undefined ? null : value;
     } catch (error) {
       values[i] = null;
-      errors.push([i, asWire(error)]);
+      errors.push([i, toWire(error)]);
     }
   }
   return { values, errors };
-}
-
-function asWire(error: unknown): WireError {
-  if (error instanceof Error) {
-    return {
-      name: error.name,
-      message: error.message,
-      ...(error.stack === undefined ? {} : { stack: error.stack }),
-    };
-  }
-  return { name: "Error", message: String(error) };
 }

@@ -18,7 +18,7 @@ import { checkOptions } from "../_internal/options.ts";
 import type { StageStream } from "../stream/types.ts";
 import { checkKernel, type Kernel } from "../exec/kernel.ts";
 import { POOL_MAP_OPTIONS, RUN_OPTIONS } from "../exec/options.ts";
-import { type PoolLike, poolStage, type Submission } from "../exec/pool_stage.ts";
+import { bindAbort, type PoolLike, poolStage, type Submission } from "../exec/pool_stage.ts";
 import type { Pool, PoolMapOptions, PoolStats, RunOptions } from "../exec/pool_types.ts";
 import { isTransfer, type Transfer } from "../exec/transfer.ts";
 import { ensurePool, open } from "./_connection.ts";
@@ -338,7 +338,7 @@ export class NatsPool implements Pool {
 
   #submit(k: Kernel, input: unknown, how: Submission<Item>): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    const { signal, group, spread } = how;
+    const { signal, spread } = how;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const item: Item = {
@@ -353,14 +353,7 @@ export class NatsPool implements Pool {
         task: undefined,
         release: undefined,
       };
-      if (signal !== undefined) {
-        const onAbort = () => this.#abort(item, signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-        item.release = () => signal.removeEventListener("abort", onAbort);
-      } else if (group !== undefined) {
-        group.add(item);
-        item.release = () => group.delete(item);
-      }
+      item.release = bindAbort(item, how, (i, reason) => this.#abort(i, reason));
       this.#pending.set(item.seq, item);
       this.#outbox.push(item);
       if (this.#outbox.length >= this.#batch(item.key)) this.#flush();
@@ -385,21 +378,26 @@ export class NatsPool implements Pool {
     for (const list of byKernel.values()) {
       const size = this.#batch(list[0]!.key);
       for (let i = 0; i < list.length; i += size) {
-        const chunk = list.slice(i, i + size);
-        const task: Task = {
-          id: this.#nextTask++,
-          key: chunk[0]!.key,
-          items: chunk,
-          live: chunk.length,
-          streamSeq: undefined,
-          withdrawn: false,
-        };
-        for (const item of chunk) item.task = task;
-        this.#tasks.set(task.id, task);
+        const task = this.#task(list.slice(i, i + size));
         const sending = this.#publish(task).finally(() => this.#publishing.delete(sending));
         this.#publishing.add(sending);
       }
     }
+  }
+
+  // A message of `items` (of one kernel), known from now on.
+  #task(items: Item[]): Task {
+    const task: Task = {
+      id: this.#nextTask++,
+      key: items[0]!.key,
+      items,
+      live: items.length,
+      streamSeq: undefined,
+      withdrawn: false,
+    };
+    for (const item of items) item.task = task;
+    this.#tasks.set(task.id, task);
+    return task;
   }
 
   // Stores a task in the tasks stream, again and again while the server is
@@ -451,19 +449,9 @@ export class NatsPool implements Pool {
       return this.#settle(items[0]!, error, false);
     }
     const half = Math.ceil(items.length / 2);
-    await Promise.all([items.slice(0, half), items.slice(half)].map((chunk) => {
-      const part: Task = {
-        id: this.#nextTask++,
-        key: task.key,
-        items: chunk,
-        live: chunk.length,
-        streamSeq: undefined,
-        withdrawn: false,
-      };
-      for (const item of chunk) item.task = part;
-      this.#tasks.set(part.id, part);
-      return this.#publish(part);
-    }));
+    await Promise.all(
+      [items.slice(0, half), items.slice(half)].map((chunk) => this.#publish(this.#task(chunk))),
+    );
   }
 
   // Reads this job's results as they are stored, from the start, through
