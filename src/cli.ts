@@ -15,6 +15,10 @@
  * 2 a bad spec or bad usage, 130 interrupted. The spec format is described
  * in `src/config/mod.ts`.
  *
+ * `run --dashboard [PORT]` serves the live dashboard of the run
+ * (`serveDashboard`) on 127.0.0.1:PORT (default 8350; 0: a free port) while
+ * it runs, and says where on stderr.
+ *
  * A spec is code: `run` imports the modules it names and runs them with the
  * command line's permissions, reads the files it names and replaces the
  * files it writes. Run only specs you trust, as you would a script.
@@ -50,6 +54,7 @@ import { buildFromSpec, type BuildFromSpecOptions } from "./config/build_from_sp
 import { validateSpec } from "./config/parse_spec.ts";
 import type { PipelineSpec, StageSpec } from "./config/spec.ts";
 import { overwriteError } from "./config/same_file.ts";
+import { DASHBOARD_PORT, openDashboard, parseDashboardFlag } from "./_cli_dashboard.ts";
 import { GRACE_MS, Interrupts } from "./_cli_interrupt.ts";
 import { Progress } from "./_cli_progress.ts";
 import { parseWorkerArgs, serveWorker, WORKER_USAGE } from "./_cli_worker.ts";
@@ -68,6 +73,9 @@ Flags:
                               (default: options.progress, else when stderr is a terminal)
   --trace FILE                write a Chrome trace file (instead of options.trace)
   --stats, --no-stats         print the statistics table at the end (default: on)
+  --dashboard [PORT]          serve a live page of the run's statistics on
+                              http://127.0.0.1:PORT/, this machine only
+                              (default PORT: ${DASHBOARD_PORT}; 0: a free port)
   -h, --help                  show this help
   -V, --version               show the version
 
@@ -85,6 +93,7 @@ interface Args {
   progress?: boolean;
   stats?: boolean;
   trace?: string;
+  dashboard?: number;
 }
 
 const encoder = new TextEncoder();
@@ -110,6 +119,11 @@ function parseArgs(args: readonly string[]): Args | string {
       const file = args[++i];
       if (file === undefined || file === "") return "--trace needs a FILE";
       out.trace = file;
+    } else if (arg === "--dashboard" || arg.startsWith("--dashboard=")) {
+      const flag = parseDashboardFlag(args, i);
+      if (typeof flag === "string") return flag;
+      out.dashboard = flag.port;
+      i = flag.last;
     } else if (arg.startsWith("-") && arg !== "-") return `unknown flag ${arg}`;
     else positional.push(arg);
   }
@@ -122,6 +136,7 @@ function parseArgs(args: readonly string[]): Args | string {
   if (spec === undefined) return `${command} needs a SPEC file`;
   if (rest.length > 0) return `unexpected argument ${JSON.stringify(rest[0])}`;
   if (out.trace === "") return "--trace needs a FILE";
+  if (out.dashboard !== undefined && command !== "run") return "--dashboard is a flag of run";
   return { command, spec, ...out };
 }
 
@@ -261,6 +276,14 @@ async function run(spec: PipelineSpec, args: Args): Promise<number> {
     return 2;
   }
   await using job = built;
+  const dashboard = args.dashboard === undefined
+    ? undefined
+    : await openDashboard(job.pipeline, args.dashboard, err);
+  if (typeof dashboard === "string") {
+    err(`error: ${dashboard}; nothing ran\n`);
+    return 2;
+  }
+  await using _dashboard = dashboard;
   let interrupted = false;
   using _interrupts = await Interrupts.listen(() => {
     interrupted = true;

@@ -15,7 +15,12 @@ import {
   PROCESS_POOL_OPTIONS,
   RUN_OPTIONS,
 } from "../src/exec/options.ts";
-import { BUILD_OPTIONS, PIPE_OPTIONS, TRACE_RECORDER_OPTIONS } from "../src/pipeline/options.ts";
+import {
+  BUILD_OPTIONS,
+  DASHBOARD_OPTIONS,
+  PIPE_OPTIONS,
+  TRACE_RECORDER_OPTIONS,
+} from "../src/pipeline/options.ts";
 import { OP_META, OPERATIONS_OPTIONS } from "../src/operations/options.ts";
 import { BUILD_FROM_SPEC_OPTIONS, SPEC_OPTIONS } from "../src/config/options.ts";
 import {
@@ -42,6 +47,7 @@ const BY_FILE: Record<string, Record<string, Specs>> = {
   "src/exec/native_pool.ts": { NativePoolOptions: NATIVE_POOL_OPTIONS },
   "src/pipeline/types.ts": { PipeOptions: PIPE_OPTIONS, BuildOptions: BUILD_OPTIONS },
   "src/pipeline/trace.ts": { TraceRecorderOptions: TRACE_RECORDER_OPTIONS },
+  "src/pipeline/dashboard.ts": { DashboardOptions: DASHBOARD_OPTIONS },
   "src/operations/options.ts": { OpMeta: OP_META },
   "src/operations/operations.ts": { OperationsOptions: OPERATIONS_OPTIONS },
   "src/config/spec.ts": { SpecOptions: SPEC_OPTIONS },

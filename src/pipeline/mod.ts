@@ -20,6 +20,13 @@
  */
 
 export { type Op, PipelineBuilder, type Source } from "./builder.ts";
+export {
+  type Dashboard,
+  type DashboardOptions,
+  type DashboardSource,
+  type DashboardStats,
+  serveDashboard,
+} from "./dashboard.ts";
 export { PipelineEnded, PipelineFailure, PipelineTimeout } from "./errors.ts";
 export { Pipeline } from "./pipeline.ts";
 export { bottleneck, type PipelineStageStats, type PipelineStats, renderStats } from "./stats.ts";

@@ -8,15 +8,18 @@ import {
   DROP_LAST,
   durationSpec,
   isFunction,
+  isName,
   isOneOf,
   MAX_FAILURES,
   NAME,
   type OptionSpec,
   type Schema,
+  SIGNAL,
   wordsOf,
 } from "../_internal/options.ts";
 import { isPool } from "../exec/kernel_stage.ts";
 import { POOL_SIZE, PROCESS_POOL_OPTIONS } from "../exec/options.ts";
+import type { DashboardOptions } from "./dashboard.ts";
 import type { TraceRecorderOptions } from "./trace.ts";
 import type { BuildOptions, PipeOptions } from "./types.ts";
 
@@ -133,4 +136,23 @@ export const TRACE_RECORDER_OPTIONS: Schema<TraceRecorderOptions> = {
     default: "1_000_000",
     numeric: true,
   },
+};
+
+/** `DashboardOptions` of `serveDashboard()`. */
+export const DASHBOARD_OPTIONS: Schema<DashboardOptions> = {
+  port: {
+    doc: "The TCP port to listen on; 0 picks a free one (read it from `Dashboard.port`).",
+    expected: "an integer from 0 to 65535",
+    test: (v) => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 65535,
+    default: "0",
+    numeric: true,
+  },
+  hostname: {
+    doc: "The address to listen on. The default serves this machine only; " +
+      '`"0.0.0.0"` serves every network the machine is on, to anyone who can reach it.',
+    expected: "a non-empty string",
+    test: isName,
+    default: '"127.0.0.1"',
+  },
+  signal: { ...SIGNAL, doc: "Aborting it closes the dashboard (as `close()` does)." },
 };

@@ -16,6 +16,7 @@ import { unbatch } from "../stream/unbatch.ts";
 import { isKernel, type Kernel } from "../exec/kernel.ts";
 import { kernelStage } from "../exec/kernel_stage.ts";
 import { PoolSet } from "../exec/pool_set.ts";
+import type { Pool } from "../exec/pool_types.ts";
 import type { Plan, Step } from "./_plan.ts";
 import { PipelineEnded, PipelineFailure, PipelineTimeout } from "./errors.ts";
 import { GET_ITEM_OPTIONS } from "./options.ts";
@@ -69,6 +70,8 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
   readonly #stages: Running[] = [];
   readonly #errors: StageError[] = [];
   readonly #pools: PoolSet;
+  /** The pools its stages run on, made by `#pools` or given as executors, in stage order. */
+  readonly #poolsUsed = new Set<Pool>();
   #readable: ReadableStream<T> | undefined;
   #iterator: AsyncIterator<T> | undefined;
   #reading: Promise<unknown> = Promise.resolve();
@@ -182,7 +185,9 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
 
   /**
    * Per-stage statistics: items in and out, failures, tasks in flight, busy
-   * time, task latency, and how full each stage's output buffer was.
+   * time, task latency, and how full each stage's output buffer was; and
+   * the statistics of the pools its stages run on (those it made and those
+   * given as executors; for a `NatsPool`, its remote workers).
    *
    * @returns A snapshot.
    */
@@ -200,6 +205,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
           inFlight: c.inFlight,
         });
       }),
+      pools: [...this.#poolsUsed].map((pool) => pool.stats()),
     };
   }
 
@@ -267,6 +273,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
       : typeof step.executor === "string" && step.executor !== "main"
       ? this.#pools.pool(step.executor)
       : step.executor;
+    if (executor !== "main") this.#poolsUsed.add(executor);
     // A kernel on a pool without a concurrency keeps every worker busy.
     const concurrency = step.kind !== "pipe"
       ? 1

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { PoolStats } from "../exec/pool_types.ts";
+
 /**
  * Statistics of one stage of a pipeline.
  *
@@ -76,6 +78,14 @@ export interface PipelineStats {
   done: boolean;
   /** One entry per stage, from source to sink. */
   stages: PipelineStageStats[];
+  /**
+   * The pools the stages run on, in the order the stages first use them:
+   * those the pipeline made (`executor: "workers"` or `"processes"`) and
+   * those given as executors (for a `NatsPool`, `workers` are the remote
+   * workers). `Pipeline.stats()` always fills it in (empty before the
+   * pipeline starts and when every stage runs on the event loop).
+   */
+  pools?: PoolStats[];
 }
 
 /**
