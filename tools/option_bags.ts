@@ -25,6 +25,7 @@ import { OP_META, OPERATIONS_OPTIONS } from "../src/operations/options.ts";
 import { BUILD_FROM_SPEC_OPTIONS, SPEC_OPTIONS } from "../src/config/options.ts";
 import {
   ACTION_OPTIONS,
+  BATCH_TRACE_RECORDER_OPTIONS,
   GEN_BATCH_OPTIONS,
   INBATCH_OPTIONS,
   INBATCH_PARALLEL_OPTIONS,
@@ -54,6 +55,7 @@ const BY_FILE: Record<string, Record<string, Specs>> = {
   "src/config/build_from_spec.ts": { BuildFromSpecOptions: BUILD_FROM_SPEC_OPTIONS },
   "src/batch/batch_pipeline.ts": { GenBatchOptions: GEN_BATCH_OPTIONS },
   "src/batch/action.ts": { ActionOptions: ACTION_OPTIONS },
+  "src/batch/trace_recorder.ts": { BatchTraceRecorderOptions: BATCH_TRACE_RECORDER_OPTIONS },
   "src/batch/inbatch_parallel.ts": {
     InbatchOptions: INBATCH_OPTIONS,
     InbatchParallelOptions: INBATCH_PARALLEL_OPTIONS,

@@ -1,7 +1,8 @@
 // The internal keys the batch modules share state under, instead of module
-// maps: what `@action` knows of a method lives on the method, and the pools
-// of the run that holds a batch live on the batch. Neither symbol leaves
-// src/batch, so neither is part of the public API.
+// maps: what `@action` knows of a method lives on the method, the pools of
+// the run that holds a batch live on the batch, and a trace recorder opens a
+// run's recording under a symbol. No symbol leaves src/batch, so none is
+// part of the public API.
 
 import type { PoolKind } from "../exec/pool_set.ts";
 import type { Pool } from "../exec/pool_types.ts";
@@ -21,6 +22,30 @@ export interface ActionInfo {
 
 /** The key of an action's `ActionInfo`, on the method `@action` returns. */
 export const ACTION: unique symbol = Symbol("conveyor.action");
+
+/** The key of `BatchTraceRecorder`'s method that starts recording a run. */
+export const OPEN_RUN: unique symbol = Symbol("conveyor.openRun");
+
+/** How an action or a batch ended. */
+export type CallOutcome = "ok" | "failed" | "skipped" | "stopped";
+
+/** What a run tells its recorder; times come from `now()`. */
+export interface RunTrace {
+  /** The recorder's clock. */
+  now(): number;
+  /** A batch was made: it takes the lowest free track. */
+  batchCreated(batch: number, size: number): void;
+  /** A batch left processing: its span is recorded and its track freed. */
+  batchEnded(batch: number, outcome: CallOutcome): void;
+  /** An action call ended. */
+  action(batch: number, action: number, name: string, started: number, outcome: CallOutcome): void;
+  /** An action waited for its lock from `started` until now. */
+  lockWait(batch: number, action: number, name: string, lock: string, started: number): void;
+  /** The consumer waited for `batch` from `started` until now. */
+  consumerWait(batch: number, started: number): void;
+  /** The run ended: every batch delivered, an error, a stop, or the consumer cancelled. */
+  ended(how: "done" | "failed" | "stopped" | "cancelled"): void;
+}
 
 /** The key of the pools of the run that holds a batch, on the batch. */
 export const RUN_POOLS: unique symbol = Symbol("conveyor.runPools");

@@ -11,7 +11,9 @@ import type { Batch } from "./batch.ts";
 import type { Dataset } from "./dataset.ts";
 import type { InbatchOptionsMarker } from "./inbatch_parallel.ts";
 import { BATCH_SIZE, GEN_BATCH_OPTIONS } from "./options.ts";
+import type { BatchRunStats } from "./stats.ts";
 import type { TraceEvent } from "./trace.ts";
+import type { BatchTraceRecorder } from "./trace_recorder.ts";
 import { batchKeys } from "./_batch_order.ts";
 import { runBatches, type Step } from "./_batch_run.ts";
 import { actionInfo } from "./_symbols.ts";
@@ -84,8 +86,24 @@ export interface GenBatchOptions {
    * @default {0}
    */
   prefetch?: number;
-  /** Sees each batch's creation and each action's start and end. */
-  trace?: (event: TraceEvent) => void;
+  /**
+   * A function: sees each batch's creation and each action's start and end. A `BatchTraceRecorder`:
+   * records the run as a Chrome trace (one track per batch in flight, spans for actions and lock
+   * waits).
+   */
+  trace?: ((event: TraceEvent) => void) | BatchTraceRecorder;
+  /**
+   * Calls `onStats` this often (ms, above 0 and at most 2^31 - 1) while the run goes on, and once
+   * at its end. `Infinity`: only at the end.
+   *
+   * @default {Infinity}
+   */
+  reportStatsInterval?: number;
+  /**
+   * Receives the run's statistics per action: calls, failures, busy time, latency, lock waits (see
+   * `reportStatsInterval`).
+   */
+  onStats?: (stats: BatchRunStats) => void;
   /**
    * A pool of yours (a `WorkerPool`, a `ProcessPool`, a `NatsPool`...) for the "workers",
    * "processes" and "mpc" in-batch calls of this run, instead of the pools it makes; left open.
@@ -227,7 +245,7 @@ export type BatchPipeline<B extends Batch<any>> =
      * epoch unless `nEpochs` or `nIters` says otherwise.
      *
      * @param batchSize Keys per batch, at most the dataset's size.
-     * @param options Epochs, shuffle, `dropLast`, `prefetch`, `trace`, `pool`.
+     * @param options Epochs, shuffle, `dropLast`, `prefetch`, `trace`, `onStats`, `pool`.
      * @returns A stream of batches, in creation order.
      * @throws {RangeError} When a number is out of range.
      * @throws {TypeError} When `nEpochs` and `nIters` are both given, an option has the wrong
@@ -344,6 +362,9 @@ class Runner<B extends AnyBatch> implements AsyncDisposable {
     defaultEpochs: number,
   ): ReadableStream<B> {
     const o = checkOptions(what, GEN_BATCH_OPTIONS, options);
+    if (o.reportStatsInterval !== undefined && o.onStats === undefined) {
+      throw new TypeError(`${what}: reportStatsInterval needs onStats to report to`);
+    }
     if (!BATCH_SIZE.test(batchSize)) {
       const message = badValue(what, "batchSize", BATCH_SIZE, batchSize);
       throw typeof batchSize === "number" ? new RangeError(message) : new TypeError(message);
@@ -377,7 +398,11 @@ class Runner<B extends AnyBatch> implements AsyncDisposable {
       make: (keys) => new dataset.batchClass(keys, dataset),
       steps: this.#steps,
       prefetch: o.prefetch ?? 0,
-      trace: o.trace,
+      what,
+      trace: typeof o.trace === "function" ? o.trace : undefined,
+      recorder: typeof o.trace === "object" ? o.trace : undefined,
+      onStats: o.onStats,
+      reportStatsInterval: o.reportStatsInterval,
       pool: o.pool,
     });
   }

@@ -49,4 +49,10 @@ export {
   type InbatchParallelOptions,
   type Target,
 } from "./inbatch_parallel.ts";
+export { type BatchActionStats, type BatchRunStats, renderBatchStats } from "./stats.ts";
 export { formatTrace, type TraceEvent } from "./trace.ts";
+export {
+  BatchTraceRecorder,
+  type BatchTraceRecorderOptions,
+  type ChromeTraceEvent,
+} from "./trace_recorder.ts";

@@ -6,6 +6,7 @@
 import {
   badValue,
   DROP_LAST,
+  durationSpec,
   isBoolean,
   isCount,
   isFunction,
@@ -20,6 +21,8 @@ import { isPool } from "../exec/kernel_stage.ts";
 import type { ActionOptions } from "./action.ts";
 import type { GenBatchOptions } from "./batch_pipeline.ts";
 import type { InbatchOptions, InbatchParallelOptions, Target } from "./inbatch_parallel.ts";
+import type { BatchTraceRecorderOptions } from "./trace_recorder.ts";
+import { OPEN_RUN } from "./_symbols.ts";
 
 /** Where the items of an in-batch call may run. */
 export const TARGETS = [
@@ -82,7 +85,24 @@ export const GEN_BATCH_OPTIONS: Schema<GenBatchOptions> = {
     numeric: true,
   },
   trace: {
-    doc: "Sees each batch's creation and each action's start and end.",
+    doc: "A function: sees each batch's creation and each action's start and end. A " +
+      "`BatchTraceRecorder`: records the run as a Chrome trace (one track per batch in flight, " +
+      "spans for actions and lock waits).",
+    expected: "a function or a BatchTraceRecorder",
+    test: (v) => isFunction(v) || (typeof v === "object" && v !== null && OPEN_RUN in v),
+  },
+  reportStatsInterval: {
+    ...durationSpec(
+      "Calls `onStats` this often (ms, above 0 and at most 2^31 - 1) while the run goes on, " +
+        "and once at its end. `Infinity`: only at the end.",
+      "> 0",
+      "Infinity",
+    ),
+    aliases: ["statsInterval"],
+  },
+  onStats: {
+    doc: "Receives the run's statistics per action: calls, failures, busy time, latency, lock " +
+      "waits (see `reportStatsInterval`).",
     expected: "a function",
     test: isFunction,
   },
@@ -143,6 +163,23 @@ export const INBATCH_PARALLEL_OPTIONS: Schema<
     test: isName,
   },
   target: { ...INBATCH_OPTIONS.target, doc: "Where the items run.", default: '"threads"' },
+};
+
+/** `BatchTraceRecorderOptions` of `new BatchTraceRecorder()`. */
+export const BATCH_TRACE_RECORDER_OPTIONS: Schema<BatchTraceRecorderOptions> = {
+  now: {
+    doc: "The clock in milliseconds.",
+    expected: "a function",
+    test: isFunction,
+    default: "() => performance.now()",
+  },
+  maxEvents: {
+    doc: "Most span and instant events kept; later ones are dropped and counted.",
+    expected: "a non-negative integer",
+    test: (v) => typeof v === "number" && Number.isInteger(v) && v >= 0,
+    default: "1_000_000",
+    numeric: true,
+  },
 };
 
 /** The options of `formatTrace`. */
