@@ -45,6 +45,16 @@ function stage(
   };
 }
 
+/** A stage's counters before any item. */
+const idle = (name: string, concurrency: number) => ({
+  name,
+  itemsIn: 0,
+  itemsOut: 0,
+  failures: 0,
+  inFlight: 0,
+  concurrency,
+});
+
 const pipeline = (stages: PipelineStageStats[]): PipelineStats => ({
   elapsedMs: 10_000,
   done: false,
@@ -104,8 +114,15 @@ Deno.test("LatencySketch is empty until a value is added and rejects bad input",
 
 Deno.test("StageMeter integrates output-buffer occupancy and fullness over time", () => {
   const clock = fakeClock();
-  const meter = new StageMeter("decode", "pipe", 4, clock.now);
-  const counts = { itemsIn: 5, itemsOut: 4, failures: 1, inFlight: 0 };
+  const meter = new StageMeter(clock.now);
+  const counts = {
+    name: "decode",
+    itemsIn: 5,
+    itemsOut: 4,
+    failures: 1,
+    inFlight: 0,
+    concurrency: 4,
+  };
   clock.set(10);
   meter.buffer(1, 4); // empty for 10 ms
   clock.set(25);
@@ -124,15 +141,22 @@ Deno.test("StageMeter integrates output-buffer occupancy and fullness over time"
   assert.equal(stats.fullness, 0.3);
   assert.equal(stats.buffered, 0);
   assert.deepEqual(
-    [stats.name, stats.kind, stats.itemsIn, stats.itemsOut, stats.failures, stats.concurrency],
-    ["decode", "pipe", 5, 4, 1, 4],
+    [stats.name, stats.itemsIn, stats.itemsOut, stats.failures, stats.inFlight, stats.concurrency],
+    ["decode", 5, 4, 1, 0, 4],
   );
 });
 
 Deno.test("StageMeter counts a buffer as full only when it holds an item", () => {
   const clock = fakeClock();
-  const meter = new StageMeter("write", "sink", Infinity, clock.now);
-  const counts = { itemsIn: 0, itemsOut: 0, failures: 0, inFlight: 0 };
+  const meter = new StageMeter(clock.now);
+  const counts = {
+    name: "write",
+    itemsIn: 0,
+    itemsOut: 0,
+    failures: 0,
+    inFlight: 0,
+    concurrency: Infinity,
+  };
   assert.equal(meter.report(counts).occupancy, 0); // no time elapsed: no NaN
   meter.buffer(0, 0);
   clock.set(50);
@@ -142,13 +166,19 @@ Deno.test("StageMeter counts a buffer as full only when it holds an item", () =>
   assert.equal(stats.fullness, 0.5);
   assert.equal(stats.occupancy, 0.5);
   assert.equal(stats.concurrency, Infinity);
-  assert.throws(() => new StageMeter("x", "pipe", 0, clock.now), RangeError);
 });
 
 Deno.test("StageMeter sums the busy time and latency of overlapping tasks", () => {
   const clock = fakeClock();
-  const meter = new StageMeter("fetch", "pipe", 2, clock.now);
-  const counts = { itemsIn: 2, itemsOut: 0, failures: 0, inFlight: 2 };
+  const meter = new StageMeter(clock.now);
+  const counts = {
+    name: "fetch",
+    itemsIn: 2,
+    itemsOut: 0,
+    failures: 0,
+    inFlight: 2,
+    concurrency: 2,
+  };
   assert.equal(meter.report(counts).latencyMs, undefined);
   assert.equal(meter.report(counts).busyMs, 0);
   const a = meter.taskStarted();
@@ -251,45 +281,63 @@ Deno.test("renderStats() leaves out the bottleneck line when there is none", () 
   assert.equal(renderStats(pipeline([])).split("\n").length, 2);
 });
 
-Deno.test("StageMeter times one tiny task in 16 and scales the busy time", () => {
-  let t = 0;
-  const meter = new StageMeter("tiny", "pipe", 4, () => t);
-  let reads = 0;
-  const counting = new StageMeter("tiny", "pipe", 4, () => {
-    reads++;
-    return t;
-  });
-  for (let i = 0; i < 1600; i++) {
-    for (const m of [meter, counting]) {
-      const started = m.taskStarted();
-      t += 0.001;
-      m.taskEnded(started);
+Deno.test("StageMeter times tasks under 20 µs one in 16, under 2.5 µs one in 128, and scales the busy time", () => {
+  // Task time in ms, and how many of 1,600 tasks are timed: every one; or
+  // the first two (the rate a timed task sets applies after the next timed
+  // one), then one in 16 or one in 128.
+  for (const [ms, timed] of [[0.05, 1600], [0.01, 2 + 99], [0.001, 2 + 12]] as const) {
+    let t = 0;
+    let reads = 0;
+    const meter = new StageMeter(() => {
+      reads++;
+      return t;
+    });
+    for (let i = 0; i < 1600; i++) {
+      const started = meter.taskStarted();
+      t += ms;
+      meter.taskEnded(started);
     }
+    const stats = meter.report({ ...idle("tiny", 4), itemsIn: 1600, itemsOut: 1600 });
+    assert(Math.abs(stats.busyMs - 1600 * ms) < 1e-9, `${ms} ms: busy ${stats.busyMs}`);
+    assert(
+      Math.abs(stats.latencyMs!.p50 - ms) < ms * 0.05,
+      `${ms} ms: p50 ${stats.latencyMs!.p50}`,
+    );
+    // One read at the start, one for the report, two per timed task.
+    assert.equal(reads, 2 + 2 * timed, `${ms} ms: the clock was read ${reads} times`);
+    // Tasks still running are not counted as done.
+    for (let i = 0; i < 10; i++) meter.taskStarted();
+    const running = meter.report({ ...idle("tiny", 4), itemsIn: 1610, inFlight: 10 });
+    assert(Math.abs(running.busyMs - 1600 * ms) < 1e-9, `${ms} ms: busy ${running.busyMs}`);
+    // Slow tasks are all timed again from the next timed one on.
+    reads = 0;
+    for (let i = 0; i < 300; i++) {
+      const started = meter.taskStarted();
+      t += 0.5;
+      meter.taskEnded(started);
+    }
+    assert(reads >= 2 * (300 - 128), `${ms} ms, then slow: ${reads} reads`);
   }
-  const stats = meter.report({ itemsIn: 1600, itemsOut: 1600, failures: 0, inFlight: 0 });
-  assert(Math.abs(stats.busyMs - 1600 * 0.001) < 1e-9, `busy ${stats.busyMs}`);
-  assert(Math.abs(stats.latencyMs!.p50 - 0.001) < 0.001 * 0.05);
-  assert(reads < 1600 * 2 / 8, `the clock was read ${reads} times for 1,600 tasks`);
 });
 
 Deno.test("StageMeter shares out time of fast buffer changes, but not a buffer that refills at once", () => {
   let t = 0;
-  const even = new StageMeter("even", "pipe", 1, () => t);
+  const even = new StageMeter(() => t);
   for (let i = 0; i < 2000; i++) {
     even.buffer(i % 2 === 0 ? 1 : 0, 1);
     t += 0.001;
   }
-  const e = even.report({ itemsIn: 0, itemsOut: 0, failures: 0, inFlight: 0 });
+  const e = even.report(idle("even", 1));
   assert(Math.abs(e.occupancy - 0.5) < 0.05, `occupancy ${e.occupancy}`);
   t = 0;
-  const refill = new StageMeter("refill", "pipe", 1, () => t);
+  const refill = new StageMeter(() => t);
   for (let i = 0; i < 200; i++) {
     refill.buffer(0, 1); // taken, and at once...
     t += 0.001;
     refill.buffer(1, 1); // ...full again for a long while
     t += 4;
   }
-  const r = refill.report({ itemsIn: 0, itemsOut: 0, failures: 0, inFlight: 0 });
+  const r = refill.report(idle("refill", 1));
   assert(r.fullness > 0.99, `fullness ${r.fullness}`);
 });
 

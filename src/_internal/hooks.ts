@@ -1,9 +1,10 @@
 // How the layers above a stage watch and steer it without wrapping its
 // tasks: an options bag of a stage may carry hooks under the internal symbol
 // HOOKS (not exported from mod.ts, so not part of the public API). The
-// pipeline meters and traces its stages through them, the pools add their
-// admission rule and abort their tasks through them, in-batch calls collect
-// failures through them.
+// pipeline traces its stages through them (every stage meters itself), the
+// pools add their admission rule, abort their tasks and say what concurrency
+// an adaptive stage reports through them, in-batch calls collect failures
+// through them.
 
 /** The key of a stage's hooks in its options bag. */
 export const HOOKS: unique symbol = Symbol("conveyor.hooks");
@@ -24,6 +25,8 @@ export interface StageHooks {
   room?(active: number): boolean;
   /** The stage stopped early (error, cancel, abort) with `reason`. */
   stopped?(reason: unknown): void;
+  /** The concurrency the stage reports in its statistics, when the layer above sets it. */
+  concurrency?(): number;
 }
 
 /** An options bag that may carry hooks. */

@@ -58,6 +58,7 @@ export class PoolCore {
     submit: (k, input, how) => this.#submit(k, input, how),
     abort: (task, reason) => this.#abort(task, reason),
     wanted: (key) => IN_FLIGHT_BATCHES * this.#size * this.#batchByTime(key),
+    workers: () => this.#size,
   };
   #roomWaiters: (() => void)[] = [];
   #scheduled = false;

@@ -6,7 +6,8 @@
 // the pool. The pool steers it through hooks: it admits tasks while the
 // pool wants more of that kernel (the adaptive default), and when the
 // stream stops it aborts the stage's tasks as one group instead of each
-// holding an abort listener.
+// holding an abort listener. An adaptive stage's statistics report the
+// pool's workers as its concurrency.
 
 import { type Hooked, HOOKS, hooksOf, type StageHooks } from "../_internal/hooks.ts";
 import { map } from "../stream/map.ts";
@@ -55,6 +56,8 @@ export interface PoolLike<T = Task> {
   abort(task: T, reason: unknown): void;
   /** How many tasks of a kernel (by `module#export`) keep the pool busy. */
   wanted(key: string): number;
+  /** How many workers run tasks now: an adaptive stage reports it as its concurrency. */
+  workers(): number;
 }
 
 /** How a kernel stage runs its items, besides `MapOptions`. */
@@ -85,6 +88,7 @@ export function poolStage<I, O, T = Task>(
     ...given,
     ...(key === undefined ? {} : {
       room: (active: number) => active < pool.wanted(key) && (room === undefined || room(active)),
+      concurrency: () => pool.workers(),
     }),
     stopped: (reason) => {
       given?.stopped?.(reason);

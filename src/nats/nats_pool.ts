@@ -165,6 +165,7 @@ export class NatsPool implements Pool {
       submit: (k, input, how) => this.#submit(k, input, how),
       abort: (item, reason) => this.#abort(item, reason),
       wanted: (key) => this.#window() * this.#batch(key),
+      workers: () => this.size,
     };
     this.#presence = nc.subscribe(this.#names.presence, {
       callback: (error, msg) => {

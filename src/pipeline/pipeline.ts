@@ -21,7 +21,6 @@ import type { Plan, Step } from "./_plan.ts";
 import { PipelineEnded, PipelineFailure, PipelineTimeout } from "./errors.ts";
 import { GET_ITEM_OPTIONS } from "./options.ts";
 import type { PipelineStats } from "./stats.ts";
-import { StageMeter } from "./stage_meter.ts";
 
 /** The reason stages stop with when `stop()` is called. */
 const STOPPED = new DOMException("The pipeline was stopped", "AbortError");
@@ -29,7 +28,6 @@ const STOPPED = new DOMException("The pipeline was stopped", "AbortError");
 interface Running {
   readonly step: Step;
   readonly stage: StageStream<unknown, unknown>;
-  readonly meter: StageMeter;
   readonly limit: number;
 }
 
@@ -196,15 +194,8 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     return {
       elapsedMs: this.#started === undefined ? 0 : now - this.#started,
       done: this.#ended !== undefined,
-      stages: this.#stages.map((s) => {
-        const c = s.stage.stats();
-        return s.meter.report({
-          itemsIn: c.itemsIn,
-          itemsOut: c.itemsOut,
-          failures: c.failures,
-          inFlight: c.inFlight,
-        });
-      }),
+      // Each stage's own statistics (see StageStats), and its kind.
+      stages: this.#stages.map((s) => ({ ...s.stage.stats(), kind: s.step.kind })),
       pools: [...this.#poolsUsed].map((pool) => pool.stats()),
     };
   }
@@ -262,8 +253,8 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     }
   }
 
-  // A step's stage, watched through its hooks: the meter sees its buffer
-  // and its tasks, the trace its tasks, and the pipeline its failures.
+  // A step's stage, watched through its hooks: the trace sees its tasks,
+  // and the pipeline its failures and its end. The stage meters itself.
   #running(step: Step, signal: AbortSignal): Running {
     const last = step.kind === "sink";
     const limit = step.kind === "pipe" ? step.maxFailures ?? this.#plan.maxFailures : 0;
@@ -274,29 +265,17 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
       ? this.#pools.pool(step.executor)
       : step.executor;
     if (executor !== "main") this.#poolsUsed.add(executor);
-    // A kernel on a pool without a concurrency keeps every worker busy.
-    const concurrency = step.kind !== "pipe"
-      ? 1
-      : step.concurrency ?? (executor === "main" ? 1 : executor.size);
-    const meter = new StageMeter(name, step.kind, concurrency);
     const hooks: StageHooks = {
-      buffer: (size, capacity) => meter.buffer(size, capacity),
       ended: () => {
         if (last) this.#end();
       },
     };
     if (step.kind === "pipe") {
       const trace = this.#plan.trace;
-      hooks.taskStarted = (index) => {
-        const started = meter.taskStarted();
-        return trace === undefined ? started : [started, trace.begin(name, index)];
-      };
-      hooks.taskEnded = (index, token, ok) => {
-        if (trace === undefined) return meter.taskEnded(token as number);
-        const [started, begun] = token as [number, number];
-        meter.taskEnded(started);
-        trace.end(name, index, begun, ok);
-      };
+      if (trace !== undefined) {
+        hooks.taskStarted = (index) => trace.begin(name, index);
+        hooks.taskEnded = (index, token, ok) => trace.end(name, index, token as number, ok);
+      }
       hooks.failed = (index, error) => void this.#errors.push(new StageError(name, index, error));
     }
     const options = { name, signal, [HOOKS]: hooks };
@@ -331,7 +310,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
         });
       }
     }
-    return { step, stage, meter, limit };
+    return { step, stage, limit };
   }
 
   // What a read that failed throws: a stage that failed more than its

@@ -1,6 +1,7 @@
 /**
- * Pipeline statistics: a bounded latency sketch, a per-stage meter of busy
- * time and output-buffer occupancy, a bottleneck guess and a text table.
+ * Pipeline statistics: each stage's own figures (busy time, latency,
+ * output-buffer occupancy, measured by the stage's meter) with its kind, a
+ * bottleneck guess and a text table.
  *
  * @module
  */
@@ -8,7 +9,8 @@
 import type { PoolStats } from "../exec/pool_types.ts";
 
 /**
- * Statistics of one stage of a pipeline.
+ * Statistics of one stage of a pipeline: the stage's own `StageStats` (the
+ * same figures a stand-alone stage reports) and its `kind`.
  *
  * @example A stage's counters after a run
  * ```ts
@@ -217,5 +219,7 @@ export function renderStats(stats: PipelineStats): string {
   return lines.join("\n");
 }
 
-export { LatencySketch } from "./latency_sketch.ts";
-export { StageMeter } from "./stage_meter.ts";
+// Every stage meters itself now (src/stream/stage_meter.ts); re-exported
+// here, where they were before.
+export { LatencySketch } from "../stream/latency_sketch.ts";
+export { StageMeter } from "../stream/stage_meter.ts";

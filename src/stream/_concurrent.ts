@@ -4,7 +4,8 @@
 // taken until its result is given downstream, and the readable side's
 // high-water mark is `concurrency` too, so a stage never holds more than
 // `concurrency` items, however slow one task is or however slowly the
-// consumer reads.
+// consumer reads. The stage's meter times its tasks, failed ones included
+// (only some of them once tasks take microseconds: see stage_meter.ts).
 
 import { Stage } from "./_stage.ts";
 import { ReorderBuffer } from "./_reorder_buffer.ts";
@@ -81,13 +82,14 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   protected abstract deliver(value: R): void;
 
   override stats(): StageStats {
-    return {
+    return this.meter.report({
       name: this.name,
       itemsIn: this.itemsIn,
       itemsOut: this.itemsOut,
       failures: this.#failures,
       inFlight: this.#inFlight,
-    };
+      concurrency: this.hooks?.concurrency?.() ?? this.#limit,
+    });
   }
 
   protected accept(item: I): void {
@@ -95,8 +97,10 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     this.#active++;
     this.#inFlight++;
     const hooks = this.hooks;
-    if (hooks?.taskStarted !== undefined || hooks?.taskEnded !== undefined) {
-      return this.#acceptWatched(item, index, hooks);
+    // Most tiny tasks are not timed (-1): they take the plain path.
+    const started = this.meter.taskStarted();
+    if (started >= 0 || hooks?.taskStarted !== undefined || hooks?.taskEnded !== undefined) {
+      return this.#acceptWatched(item, index, started, hooks);
     }
     let value;
     try {
@@ -114,29 +118,34 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     }
   }
 
-  // `accept` for a stage whose tasks the layer above times or traces.
-  #acceptWatched(item: I, index: number, hooks: StageHooks): void {
-    const token = hooks.taskStarted?.(index);
+  // `accept` for a task that the meter times, or the layer above traces.
+  #acceptWatched(item: I, index: number, started: number, hooks: StageHooks | undefined): void {
+    const meter = this.meter;
+    const token = hooks?.taskStarted?.(index);
     let value;
     try {
       value = this.#task(item, { index, signal: this.#abort.signal });
     } catch (error) {
-      hooks.taskEnded?.(index, token, false);
+      meter.taskEnded(started);
+      hooks?.taskEnded?.(index, token, false);
       return this.#failed(index, error);
     }
     if (isThenable(value)) {
       value.then(
         (v) => {
-          hooks.taskEnded?.(index, token, true);
+          meter.taskEnded(started);
+          hooks?.taskEnded?.(index, token, true);
           this.#settled(index, item, v);
         },
         (e) => {
-          hooks.taskEnded?.(index, token, false);
+          meter.taskEnded(started);
+          hooks?.taskEnded?.(index, token, false);
           this.#failed(index, e);
         },
       );
     } else {
-      hooks.taskEnded?.(index, token, true);
+      meter.taskEnded(started);
+      hooks?.taskEnded?.(index, token, true);
       this.#settled(index, item, value);
     }
   }

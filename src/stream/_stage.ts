@@ -12,10 +12,15 @@
 // or iterated, the link becomes direct (see _port.ts): the output buffer is a
 // local queue and chunks pass by method call. Either way the room rules and
 // the error and cancel paths are the same.
+//
+// Statistics: every stage owns a StageMeter from its construction. It sees
+// each change of the output buffer here, and each task in the concurrent
+// stages (_concurrent.ts); `stats()` completes the stage's counters with it.
 
 import { FusableReadable, FusableWritable } from "./_fusable_readable.ts";
 import type { Inlet, Outlet } from "./_port.ts";
 import type { StageHooks } from "../_internal/hooks.ts";
+import { StageMeter } from "./stage_meter.ts";
 import type { StageStats, StageStream } from "./types.ts";
 
 /** Base class for stages; subclasses implement `accept` and maybe the hooks. */
@@ -32,10 +37,14 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   protected itemsOut = 0;
   /** Set once the stage takes no more work: closed, errored or cancelled. */
   protected finished = false;
+  /** Measures the stage's tasks and output buffer, from its construction. */
+  protected readonly meter: StageMeter = new StageMeter();
 
   readonly #hwm: number;
   #out!: ReadableStreamDefaultController<O>;
   #outOpen = true;
+  // Done, with items left in the readable's queue: it closes once they are read.
+  #draining = false;
   #in!: WritableStreamDefaultController;
   #pulled = false;
   #signal: AbortSignal | undefined;
@@ -76,12 +85,15 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
         },
         pull: () => {
           this.#pulled = true;
-          this.hooks?.buffer?.(this.#buffered(), highWaterMark);
-          if (this.#wake !== undefined || this.#upstream !== undefined) this.progress();
+          this.#buffer();
+          if (this.#draining) {
+            if (this.#out.desiredSize === highWaterMark) this.#closeOut();
+          } else if (this.#wake !== undefined || this.#upstream !== undefined) this.progress();
         },
         cancel: (reason) => {
           this.#outOpen = false;
           this.#stop(reason, false, true);
+          this.#emptied(); // the stream dropped what it held
         },
       },
       { highWaterMark },
@@ -143,15 +155,16 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     });
   }
 
-  /** A snapshot of the stage's counters. */
+  /** A snapshot of the stage's statistics. */
   stats(): StageStats {
-    return {
+    return this.meter.report({
       name: this.name,
       itemsIn: this.itemsIn,
       itemsOut: this.itemsOut,
       failures: 0,
       inFlight: 0,
-    };
+      concurrency: 1,
+    });
   }
 
   /** Takes one chunk. Called when the stage had room. */
@@ -194,16 +207,27 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
       this.#out.enqueue(value);
     } else if (this.#head === this.#queue.length && inlet.ready()) {
       inlet.push(value);
+      return; // straight through: the buffer stays empty
     } else {
       this.#queue.push(value);
     }
-    this.hooks?.buffer?.(this.#buffered(), this.#hwm);
+    this.#buffer();
   }
 
-  // Items in the output buffer: the readable's queue, or the fused queue.
-  #buffered(): number {
-    if (this.#inlet === undefined) return Math.max(0, this.#hwm - (this.#out.desiredSize ?? 0));
-    return this.#queue.length - this.#head;
+  // Tells the meter, and the layer above, how many items the output buffer
+  // holds now: the readable's queue, or the fused queue.
+  #buffer(): void {
+    const size = this.#inlet === undefined
+      ? Math.max(0, this.#hwm - (this.#out.desiredSize ?? 0))
+      : this.#queue.length - this.#head;
+    this.meter.buffer(size, this.#hwm);
+    this.hooks?.buffer?.(size, this.#hwm);
+  }
+
+  // The output buffer was dropped: stopped, or the consumer left.
+  #emptied(): void {
+    this.meter.buffer(0, this.#hwm);
+    this.hooks?.buffer?.(0, this.#hwm);
   }
 
   /** Re-checks room and closing after work completed or room appeared. */
@@ -257,6 +281,14 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
 
   #closeOut(): void {
     if (this.#outOpen) {
+      if (this.#inlet === undefined && (this.#out.desiredSize ?? 0) < this.#hwm) {
+        // Items wait in the readable's queue: a closed stream would hand them
+        // out unseen, so it closes when they are read (see pull), and the
+        // meter sees them leave.
+        this.#draining = true;
+        return;
+      }
+      this.#draining = false;
       this.#outOpen = false;
       this.#out.close();
     }
@@ -266,12 +298,14 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   #resume(): void {
     if (this.#resuming) return;
     this.#resuming = true;
+    let moved = false;
     try {
       const inlet = this.#inlet!;
       const queue = this.#queue;
       while (this.#head < queue.length && inlet.ready()) {
         const value = queue[this.#head] as O;
         queue[this.#head++] = undefined;
+        moved = true;
         inlet.push(value);
       }
       if (this.#head === queue.length) {
@@ -288,7 +322,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     } finally {
       this.#resuming = false;
     }
-    this.hooks?.buffer?.(this.#queue.length - this.#head, this.#hwm);
+    if (moved) this.#buffer();
     this.progress();
   }
 
@@ -299,6 +333,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
         this.#ended = false;
         this.#queue = [];
         this.#head = 0;
+        this.#emptied();
         this.#closeOut();
       }
       return;
@@ -307,7 +342,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     this.#release();
     this.#queue = [];
     this.#head = 0;
-    this.hooks?.buffer?.(0, this.#hwm);
+    this.#emptied();
     this.hooks?.ended?.();
     if (errorOut) {
       this.#outOpen = false;

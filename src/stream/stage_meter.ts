@@ -1,53 +1,69 @@
 /**
- * `StageMeter`: what a pipeline measures of one stage.
+ * `StageMeter`: what every stage measures of itself.
  *
  * @module
  */
 
 import { LatencySketch } from "./latency_sketch.ts";
-import type { PipelineStageStats } from "./stats.ts";
+import type { StageStats } from "./types.ts";
 
-// Durations under this are "tiny": measured one in SAMPLE.
+// Tasks under TINY_MS are timed one in SAMPLE; under TINIEST_MS (by the
+// recent mean), one in RARE: two clock reads cost about a microsecond in a
+// busy pipeline, as much as such a task. Buffer changes that come faster
+// than TINY_MS each are read one in CHANGES.
 const TINY_MS = 0.02;
 const SAMPLE = 16;
+const TINIEST_MS = 0.0025;
+const RARE = 128;
+const CHANGES = 64;
+
+/** A stage's own counters, which `StageMeter.report` completes with its measurements. */
+export type StageCounts = Pick<
+  StageStats,
+  "name" | "itemsIn" | "itemsOut" | "failures" | "inFlight" | "concurrency"
+>;
 
 /**
  * Measures one stage: busy time and task latency, and how long its output
  * buffer held items (occupancy) and was at capacity (fullness), time-weighted
- * from the meter's creation to the report. `buffer()` is meant for every
- * change of the buffer and allocates nothing. A buffer counts as full when it
- * holds at least one item and at least `capacity` items.
+ * from the meter's creation to the report. Every stage owns one from its
+ * construction. `buffer()` is meant for every change of the buffer and
+ * allocates nothing. Tasks that take under 20 µs are timed one in 16 (one
+ * in 128 under 2.5 µs) and the busy time scaled up from those, and fast
+ * buffer changes are timed one in 64, so that metering stays cheap. A
+ * buffer counts as full when it holds at least one item and at least
+ * `capacity` items.
  *
  * @example A stage timed with a fake clock
  * ```ts
- * import { StageMeter } from "./stats.ts";
+ * import { StageMeter } from "./stage_meter.ts";
  * import assert from "node:assert/strict";
  *
  * let t = 0;
- * const meter = new StageMeter("parse", "pipe", 2, () => t);
+ * const meter = new StageMeter(() => t);
  * const started = meter.taskStarted();
  * t = 10;
  * meter.taskEnded(started);
  * meter.buffer(2, 2); // full from t = 10
  * t = 40;
- * const stats = meter.report({ itemsIn: 1, itemsOut: 1, failures: 0, inFlight: 0 });
+ * const counts = { name: "parse", itemsIn: 1, itemsOut: 1, failures: 0, inFlight: 0, concurrency: 2 };
+ * const stats = meter.report(counts);
  * assert.equal(stats.busyMs, 10);
  * assert.equal(stats.fullness, 0.75);
  * assert.equal(stats.buffered, 2);
+ * assert.equal(stats.concurrency, 2);
  * ```
  */
 export class StageMeter {
-  readonly #name: string;
-  readonly #kind: PipelineStageStats["kind"];
-  readonly #concurrency: number;
   readonly #now: () => number;
   readonly #start: number;
   readonly #latency = new LatencySketch();
-  // Task timing: every task while tasks take a while; one in SAMPLE once
-  // they take a few microseconds (a clock read costs ~0.1 µs in Deno).
+  // Task timing: every task while tasks take a while, one in `#every`
+  // once they take microseconds (`#skip` counts down to the next timed one).
   #every = 1;
-  #tick = 0;
-  #ended = 0;
+  #skip = 0;
+  #recentMs = 0;
+  #tasks = 0;
   #timed = 0;
   #timedMs = 0;
   #size = 0;
@@ -57,7 +73,7 @@ export class StageMeter {
   #fullMs = 0;
   // Buffer changes that come faster than the clock is worth reading: each
   // counts as one unit of the state it leaves, and the time since the last
-  // reading is shared out by units every SAMPLE changes.
+  // reading is shared out by units every CHANGES changes.
   #changes = 0;
   #unitsHolding = 0;
   #unitsFull = 0;
@@ -68,54 +84,52 @@ export class StageMeter {
   /**
    * Starts measuring now.
    *
-   * @param name The stage's name.
-   * @param kind What the stage does.
-   * @param concurrency Most tasks the stage runs at once, or `Infinity`.
    * @param now The clock in milliseconds; `performance.now()` unless given.
-   * @throws {RangeError} When `concurrency` is not a positive number.
    */
-  constructor(
-    name: string,
-    kind: PipelineStageStats["kind"],
-    concurrency: number,
-    now: () => number = () => performance.now(),
-  ) {
-    if (!(concurrency > 0)) {
-      throw new RangeError(
-        `Cannot create stage meter: concurrency must be a positive number or Infinity, got ${concurrency}`,
-      );
-    }
-    this.#name = name;
-    this.#kind = kind;
-    this.#concurrency = concurrency;
+  constructor(now: () => number = () => performance.now()) {
     this.#now = now;
     this.#start = this.#since = now();
   }
 
   /**
-   * Marks the start of a task.
+   * Marks the start of a task; every task the stage runs passes here.
+   * While tasks take microseconds only some are timed: the others get -1
+   * and need no `taskEnded` (the tasks that ended, the started ones not in
+   * flight, scale the busy time of the timed ones).
    *
-   * @returns The start time, to pass to `taskEnded`.
+   * @returns The start time, to pass to `taskEnded`, or -1 when the task is not timed.
    */
   taskStarted(): number {
-    if (this.#every > 1 && ++this.#tick % this.#every !== 0) return NaN;
+    // Small enough for the compiler to inline into a stage's hot path.
+    this.#tasks++;
+    if (--this.#skip >= 0) return -1;
+    this.#skip = this.#every - 1;
     return this.#now();
   }
 
   /**
-   * Marks the end of a task, adding its duration to the busy time and the latency sketch.
+   * Marks the end of a timed task, adding its duration to the busy time and
+   * the latency sketch.
    *
-   * @param started What `taskStarted` returned.
+   * @param started What `taskStarted` returned (-1: not timed, nothing to do).
    */
   taskEnded(started: number): void {
-    this.#ended++;
-    if (Number.isNaN(started)) return; // not timed: counted, and scaled into busy time
+    if (started < 0) return;
     const ms = Math.max(0, this.#now() - started);
     this.#timed++;
     this.#timedMs += ms;
     this.#latency.add(ms);
-    if (ms < TINY_MS) this.#every = SAMPLE;
-    else if (ms > 5 * TINY_MS) this.#every = 1;
+    if (ms > 5 * TINY_MS) {
+      // A slow task: time every task again, at once.
+      this.#every = 1;
+      this.#skip = 0;
+      this.#recentMs = ms;
+      return;
+    }
+    // The recent mean (of the last eight or so timed tasks) picks the rate.
+    this.#recentMs = this.#timed === 1 ? ms : this.#recentMs + (ms - this.#recentMs) / 8;
+    if (this.#recentMs < TINIEST_MS) this.#every = RARE;
+    else if (this.#recentMs < TINY_MS || this.#every > SAMPLE) this.#every = SAMPLE;
   }
 
   /**
@@ -127,12 +141,18 @@ export class StageMeter {
   buffer(size: number, capacity: number): void {
     const full = size > 0 && size >= capacity;
     // Only a change between empty, holding and full moves the shares: no
-    // clock read otherwise (this runs for every item).
+    // clock read otherwise (this runs for every item, and stays small enough
+    // to be inlined).
     if ((size > 0) === (this.#size > 0) && full === this.#full) {
       this.#size = size;
-      return;
+    } else {
+      this.#moved(size, full);
     }
-    if (this.#fast && ++this.#changes % SAMPLE !== 0) {
+  }
+
+  // The buffer moved between empty, holding and full.
+  #moved(size: number, full: boolean): void {
+    if (this.#fast && ++this.#changes % CHANGES !== 0) {
       this.#units++;
       if (this.#size > 0) this.#unitsHolding++;
       if (this.#full) this.#unitsFull++;
@@ -168,25 +188,25 @@ export class StageMeter {
   /**
    * A snapshot of the stage's statistics.
    *
-   * @param counts The stage's item counters.
+   * @param counts The stage's own counters.
    * @returns The counters with the meter's measurements.
    */
-  report(
-    counts: { itemsIn: number; itemsOut: number; failures: number; inFlight: number },
-  ): PipelineStageStats {
+  report(counts: StageCounts): StageStats {
     const t = this.#now();
     const open = t - this.#since;
     const elapsed = t - this.#start;
     const share = (ms: number) => elapsed > 0 ? Math.min(1, Math.max(0, ms / elapsed)) : 0;
     return {
-      name: this.#name,
-      kind: this.#kind,
+      name: counts.name,
       itemsIn: counts.itemsIn,
       itemsOut: counts.itemsOut,
       failures: counts.failures,
       inFlight: counts.inFlight,
-      concurrency: this.#concurrency,
-      busyMs: this.#timed === 0 ? 0 : (this.#timedMs * this.#ended) / this.#timed,
+      concurrency: counts.concurrency,
+      // The tasks that ended, timed or not, at the mean of the timed ones.
+      busyMs: this.#timed === 0
+        ? 0
+        : (this.#timedMs * Math.max(this.#timed, this.#tasks - counts.inFlight)) / this.#timed,
       latencyMs: this.#latency.summary(),
       occupancy: share(this.#occupiedMs + (this.#size > 0 ? open : 0)),
       fullness: share(this.#fullMs + (this.#full ? open : 0)),

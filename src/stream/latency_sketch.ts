@@ -36,7 +36,8 @@ function bucketOf(ms: number): number {
  * ```
  */
 export class LatencySketch {
-  readonly #counts = new Float64Array(BUCKETS);
+  // Allocated by the first `add`: a stage that runs no task holds no counters.
+  #counts: Float64Array | undefined;
   #count = 0;
   #min = Infinity;
   #max = -Infinity;
@@ -51,7 +52,7 @@ export class LatencySketch {
     if (!(ms >= 0)) {
       throw new RangeError(`Cannot add to latency sketch: ms must be a number >= 0, got ${ms}`);
     }
-    this.#counts[bucketOf(ms)]! += 1;
+    (this.#counts ??= new Float64Array(BUCKETS))[bucketOf(ms)]! += 1;
     this.#count++;
     if (ms < this.#min) this.#min = ms;
     if (ms > this.#max) this.#max = ms;
@@ -77,11 +78,12 @@ export class LatencySketch {
     if (q === 0) return this.#min;
     if (q === 1) return this.#max;
     const rank = q * this.#count; // nearest rank: the first value with q of the sample at or below
+    const counts = this.#counts!;
     const last = bucketOf(this.#max);
     let seen = 0;
     let i = bucketOf(this.#min);
     for (; i < last; i++) {
-      seen += this.#counts[i]!;
+      seen += counts[i]!;
       if (seen >= rank) break;
     }
     const estimate = i === 0 ? 0 : MIN_MS * GAMMA ** i * 2 / (1 + GAMMA);
