@@ -2,7 +2,7 @@
 // outcomes, busy time, latency and lock waits; per run, batches and the
 // consumer's waits. Every duration is `now()` after minus before.
 
-import { LatencySketch } from "./_latency_sketch.ts";
+import { LatencySketch } from "../stream/latency_sketch.ts";
 import type { BatchActionStats, BatchRunStats } from "./stats.ts";
 import type { CallOutcome } from "./_symbols.ts";
 
