@@ -53,6 +53,7 @@ const idle = (name: string, concurrency: number) => ({
   failures: 0,
   inFlight: 0,
   concurrency,
+  buffered: 0,
 });
 
 const pipeline = (stages: PipelineStageStats[]): PipelineStats => ({
@@ -122,6 +123,7 @@ Deno.test("StageMeter integrates output-buffer occupancy and fullness over time"
     failures: 1,
     inFlight: 0,
     concurrency: 4,
+    buffered: 4,
   };
   clock.set(10);
   meter.buffer(1, 4); // empty for 10 ms
@@ -133,10 +135,10 @@ Deno.test("StageMeter integrates output-buffer occupancy and fullness over time"
   let stats = meter.report(counts); // the open interval counts
   assert.equal(stats.occupancy, 0.9);
   assert.equal(stats.fullness, 0.6);
-  assert.equal(stats.buffered, 4);
+  assert.equal(stats.buffered, 4, "what the stage says it holds");
   meter.buffer(0, 4);
   clock.set(200);
-  stats = meter.report(counts);
+  stats = meter.report({ ...counts, buffered: 0 });
   assert.equal(stats.occupancy, 0.45);
   assert.equal(stats.fullness, 0.3);
   assert.equal(stats.buffered, 0);
@@ -156,6 +158,7 @@ Deno.test("StageMeter counts a buffer as full only when it holds an item", () =>
     failures: 0,
     inFlight: 0,
     concurrency: Infinity,
+    buffered: 1,
   };
   assert.equal(meter.report(counts).occupancy, 0); // no time elapsed: no NaN
   meter.buffer(0, 0);
@@ -168,6 +171,22 @@ Deno.test("StageMeter counts a buffer as full only when it holds an item", () =>
   assert.equal(stats.concurrency, Infinity);
 });
 
+Deno.test("StageMeter reads the clock only when the buffer moves between empty, holding and full", () => {
+  let t = 0;
+  let reads = 0;
+  const meter = new StageMeter(() => (reads++, t));
+  const moves: [number, boolean][] = [[0, false], [1, true], [2, false], [3, false], [4, true]];
+  for (const [size, move] of moves) {
+    const before = reads;
+    t += 10;
+    meter.buffer(size, 4);
+    assert.equal(reads - before, move ? 1 : 0, `to ${size} of 4`);
+  }
+  t += 10; // of 60 ms: empty for 20, holding for 40, the last 10 of them full
+  const stats = meter.report({ ...idle("steady", 1), buffered: 4 });
+  assert.deepEqual([stats.occupancy, stats.fullness], [40 / 60, 10 / 60]);
+});
+
 Deno.test("StageMeter sums the busy time and latency of overlapping tasks", () => {
   const clock = fakeClock();
   const meter = new StageMeter(clock.now);
@@ -178,6 +197,7 @@ Deno.test("StageMeter sums the busy time and latency of overlapping tasks", () =
     failures: 0,
     inFlight: 2,
     concurrency: 2,
+    buffered: 0,
   };
   assert.equal(meter.report(counts).latencyMs, undefined);
   assert.equal(meter.report(counts).busyMs, 0);

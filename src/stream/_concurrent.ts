@@ -82,14 +82,11 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   protected abstract deliver(value: R): void;
 
   override stats(): StageStats {
-    return this.meter.report({
-      name: this.name,
-      itemsIn: this.itemsIn,
-      itemsOut: this.itemsOut,
-      failures: this.#failures,
-      inFlight: this.#inFlight,
-      concurrency: this.hooks?.concurrency?.() ?? this.#limit,
-    });
+    return this.report(
+      this.#failures,
+      this.#inFlight,
+      this.hooks?.concurrency?.() ?? this.#limit,
+    );
   }
 
   protected accept(item: I): void {

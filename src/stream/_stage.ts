@@ -157,13 +157,19 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
 
   /** A snapshot of the stage's statistics. */
   stats(): StageStats {
+    return this.report(0, 0, 1);
+  }
+
+  /** The stage's statistics, with the counters only a subclass knows. */
+  protected report(failures: number, inFlight: number, concurrency: number): StageStats {
     return this.meter.report({
       name: this.name,
       itemsIn: this.itemsIn,
       itemsOut: this.itemsOut,
-      failures: 0,
-      inFlight: 0,
-      concurrency: 1,
+      failures,
+      inFlight,
+      concurrency,
+      buffered: this.#buffered(),
     });
   }
 
@@ -209,17 +215,24 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
       inlet.push(value);
       return; // straight through: the buffer stays empty
     } else {
-      this.#queue.push(value);
+      const size = this.#queue.push(value) - this.#head;
+      // The meter needs only the moves from empty and into full.
+      if (size !== 1 && size !== this.#hwm && this.hooks?.buffer === undefined) return;
     }
     this.#buffer();
   }
 
-  // Tells the meter, and the layer above, how many items the output buffer
-  // holds now: the readable's queue, or the fused queue.
+  // Items in the output buffer now: the fused queue, or the readable's
+  // (nothing once it is closed or errored).
+  #buffered(): number {
+    if (this.#inlet !== undefined) return this.#queue.length - this.#head;
+    if (!this.#outOpen) return 0;
+    return Math.max(0, this.#hwm - (this.#out.desiredSize ?? this.#hwm));
+  }
+
+  // Tells the meter, and the layer above, how many items the output buffer holds now.
   #buffer(): void {
-    const size = this.#inlet === undefined
-      ? Math.max(0, this.#hwm - (this.#out.desiredSize ?? 0))
-      : this.#queue.length - this.#head;
+    const size = this.#buffered();
     this.meter.buffer(size, this.#hwm);
     this.hooks?.buffer?.(size, this.#hwm);
   }

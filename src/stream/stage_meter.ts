@@ -20,7 +20,7 @@ const CHANGES = 64;
 /** A stage's own counters, which `StageMeter.report` completes with its measurements. */
 export type StageCounts = Pick<
   StageStats,
-  "name" | "itemsIn" | "itemsOut" | "failures" | "inFlight" | "concurrency"
+  "name" | "itemsIn" | "itemsOut" | "failures" | "inFlight" | "concurrency" | "buffered"
 >;
 
 /**
@@ -46,12 +46,11 @@ export type StageCounts = Pick<
  * meter.taskEnded(started);
  * meter.buffer(2, 2); // full from t = 10
  * t = 40;
- * const counts = { name: "parse", itemsIn: 1, itemsOut: 1, failures: 0, inFlight: 0, concurrency: 2 };
+ * const counts = { name: "parse", itemsIn: 1, itemsOut: 1, failures: 0, inFlight: 0, concurrency: 2, buffered: 2 };
  * const stats = meter.report(counts);
  * assert.equal(stats.busyMs, 10);
  * assert.equal(stats.fullness, 0.75);
- * assert.equal(stats.buffered, 2);
- * assert.equal(stats.concurrency, 2);
+ * assert.equal(stats.occupancy, 0.75);
  * ```
  */
 export class StageMeter {
@@ -62,11 +61,12 @@ export class StageMeter {
   // once they take microseconds (`#skip` counts down to the next timed one).
   #every = 1;
   #skip = 0;
-  #recentMs = 0;
+  #tinyMs = 0;
+  #tinies = 0;
   #tasks = 0;
   #timed = 0;
   #timedMs = 0;
-  #size = 0;
+  #holding = false;
   #full = false;
   #since: number;
   #occupiedMs = 0;
@@ -123,40 +123,39 @@ export class StageMeter {
       // A slow task: time every task again, at once.
       this.#every = 1;
       this.#skip = 0;
-      this.#recentMs = ms;
-      return;
+    } else if (ms < TINY_MS) {
+      // A tiny one: the recent mean of tiny tasks (the last eight or so)
+      // says how rarely. A slow task (a pause) does not move it, so the
+      // rate comes back at the next tiny one.
+      this.#tinyMs = this.#tinies++ === 0 ? ms : this.#tinyMs + (ms - this.#tinyMs) / 8;
+      this.#every = this.#tinyMs < TINIEST_MS ? RARE : SAMPLE;
     }
-    // The recent mean (of the last eight or so timed tasks) picks the rate.
-    this.#recentMs = this.#timed === 1 ? ms : this.#recentMs + (ms - this.#recentMs) / 8;
-    if (this.#recentMs < TINIEST_MS) this.#every = RARE;
-    else if (this.#recentMs < TINY_MS || this.#every > SAMPLE) this.#every = SAMPLE;
   }
 
   /**
-   * Records a change of the output buffer.
+   * Records a change of the output buffer. Only a move between empty,
+   * holding and full counts: a caller may leave out the changes that stay
+   * within one (more items in a buffer that holds some but is not full, or
+   * in a full one).
    *
    * @param size Items in the buffer now.
    * @param capacity Items the buffer holds before it pushes back.
    */
   buffer(size: number, capacity: number): void {
-    const full = size > 0 && size >= capacity;
-    // Only a change between empty, holding and full moves the shares: no
-    // clock read otherwise (this runs for every item, and stays small enough
-    // to be inlined).
-    if ((size > 0) === (this.#size > 0) && full === this.#full) {
-      this.#size = size;
-    } else {
-      this.#moved(size, full);
-    }
+    const holding = size > 0;
+    const full = holding && size >= capacity;
+    // No clock read unless the state moved (this runs for many items, and
+    // stays small enough to be inlined).
+    if (holding !== this.#holding || full !== this.#full) this.#moved(holding, full);
   }
 
   // The buffer moved between empty, holding and full.
-  #moved(size: number, full: boolean): void {
+  #moved(holding: boolean, full: boolean): void {
     if (this.#fast && ++this.#changes % CHANGES !== 0) {
       this.#units++;
-      if (this.#size > 0) this.#unitsHolding++;
+      if (this.#holding) this.#unitsHolding++;
       if (this.#full) this.#unitsFull++;
-      this.#size = size;
+      this.#holding = holding;
       this.#full = full;
       return;
     }
@@ -165,15 +164,15 @@ export class StageMeter {
     if (this.#units > 0) {
       // Shared out by the units gathered since the last reading, this one included.
       const units = this.#units + 1;
-      const holding = this.#unitsHolding + (this.#size > 0 ? 1 : 0);
+      const inHolding = this.#unitsHolding + (this.#holding ? 1 : 0);
       const inFull = this.#unitsFull + (this.#full ? 1 : 0);
-      this.#occupiedMs += (dt * holding) / units;
+      this.#occupiedMs += (dt * inHolding) / units;
       this.#fullMs += (dt * inFull) / units;
       this.#units = this.#unitsHolding = this.#unitsFull = 0;
       this.#fast = dt / units < TINY_MS;
       if (!this.#fast) this.#shortRun = 0;
     } else {
-      if (this.#size > 0) this.#occupiedMs += dt;
+      if (this.#holding) this.#occupiedMs += dt;
       if (this.#full) this.#fullMs += dt;
       // Only a steady run of short stays counts as fast: one long stay in a
       // state between short ones (a buffer that refills at once) does not.
@@ -181,7 +180,7 @@ export class StageMeter {
       this.#fast = this.#shortRun >= SAMPLE;
     }
     this.#since = t;
-    this.#size = size;
+    this.#holding = holding;
     this.#full = full;
   }
 
@@ -208,9 +207,9 @@ export class StageMeter {
         ? 0
         : (this.#timedMs * Math.max(this.#timed, this.#tasks - counts.inFlight)) / this.#timed,
       latencyMs: this.#latency.summary(),
-      occupancy: share(this.#occupiedMs + (this.#size > 0 ? open : 0)),
+      occupancy: share(this.#occupiedMs + (this.#holding ? open : 0)),
       fullness: share(this.#fullMs + (this.#full ? open : 0)),
-      buffered: this.#size,
+      buffered: counts.buffered,
     };
   }
 }
