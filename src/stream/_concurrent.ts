@@ -64,6 +64,9 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   #active = 0;
   #inFlight = 0;
   #failures = 0;
+  // The task timed in the plain path (-1: none), and when it started.
+  #timedIndex = -1;
+  #timedStart = 0;
 
   constructor(task: Task<I, R>, settings: Settings) {
     super(settings.name, settings.concurrency, settings.hooks);
@@ -94,8 +97,15 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     this.#active++;
     this.#inFlight++;
     const hooks = this.hooks;
-    // Most tiny tasks are not timed (-1): they take the plain path.
-    const started = this.meter.taskStarted();
+    // Most tiny tasks are not timed (-1). A timed one takes the plain path
+    // too when the timing slot is free (#settled and #failed end it): one
+    // path, so the hot code stays small.
+    let started = this.meter.taskStarted();
+    if (started >= 0 && this.#timedIndex < 0) {
+      this.#timedIndex = index;
+      this.#timedStart = started;
+      started = -1;
+    }
     if (started >= 0 || hooks?.taskStarted !== undefined || hooks?.taskEnded !== undefined) {
       return this.#acceptWatched(item, index, started, hooks);
     }
@@ -168,6 +178,7 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   }
 
   #settled(index: number, item: I, value: R): void {
+    if (index === this.#timedIndex) this.#timed();
     this.#inFlight--;
     if (this.finished) return;
     let out;
@@ -181,6 +192,7 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   }
 
   #failed(index: number, error: unknown): void {
+    if (index === this.#timedIndex) this.#timed();
     this.#inFlight--;
     if (this.finished) return;
     this.#failures++;
@@ -197,6 +209,12 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
       );
     }
     this.#release(index, SKIP);
+  }
+
+  // The task in the timing slot ended.
+  #timed(): void {
+    this.meter.taskEnded(this.#timedStart);
+    this.#timedIndex = -1;
   }
 
   #release(index: number, out: R | typeof SKIP): void {
