@@ -17,6 +17,7 @@
 // each change of the output buffer here, and each task in the concurrent
 // stages (_concurrent.ts); `stats()` completes the stage's counters with it.
 
+import { Fifo } from "./_fifo.ts";
 import { FusableReadable, FusableWritable } from "./_fusable_readable.ts";
 import type { Inlet, Outlet } from "./_port.ts";
 import type { StageHooks } from "../_internal/hooks.ts";
@@ -59,8 +60,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     | undefined;
   // Output side, once fused.
   #inlet: Inlet<O> | undefined;
-  #queue: (O | undefined)[] = [];
-  #head = 0;
+  readonly #queue: Fifo<O>;
   #ended = false;
   #resuming = false;
   /** What the layer above watches (see ../_internal/hooks.ts). */
@@ -71,6 +71,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     this.name = name;
     this.#hwm = highWaterMark;
     this.hooks = hooks;
+    this.#queue = new Fifo<O>(highWaterMark);
     const outlet: Outlet<O> = {
       connect: (inlet) => {
         this.#inlet = inlet;
@@ -182,7 +183,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     if (inlet === undefined) {
       return this.#pulled || (this.#out.desiredSize ?? 0) > 0;
     }
-    const queued = this.#queue.length - this.#head;
+    const queued = this.#queue.size;
     return queued < this.#hwm || (queued === 0 && inlet.ready());
   }
 
@@ -200,7 +201,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   /** Free room in the output buffer (negative when over its mark). */
   protected get desiredSize(): number {
     if (this.#inlet === undefined) return this.#out.desiredSize ?? 0;
-    return this.#hwm - (this.#queue.length - this.#head);
+    return this.#hwm - this.#queue.size;
   }
 
   /** Gives one item downstream. */
@@ -211,11 +212,11 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     if (inlet === undefined) {
       this.#pulled = false;
       this.#out.enqueue(value);
-    } else if (this.#head === this.#queue.length && inlet.ready()) {
+    } else if (this.#queue.size === 0 && inlet.ready()) {
       inlet.push(value);
       return; // straight through: the buffer stays empty
     } else {
-      const size = this.#queue.push(value) - this.#head;
+      const size = this.#queue.push(value);
       // The meter needs only the moves from empty and into full.
       if (size !== 1 && size !== this.#hwm && this.hooks?.buffer === undefined) return;
     }
@@ -225,7 +226,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   // Items in the output buffer now: the fused queue, or the readable's
   // (nothing once it is closed or errored).
   #buffered(): number {
-    if (this.#inlet !== undefined) return this.#queue.length - this.#head;
+    if (this.#inlet !== undefined) return this.#queue.size;
     if (!this.#outOpen) return 0;
     return Math.max(0, this.#hwm - (this.#out.desiredSize ?? this.#hwm));
   }
@@ -285,7 +286,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     const closed = this.#closed;
     this.#closed = undefined;
     closed?.resolve();
-    if (this.#inlet === undefined || this.#head === this.#queue.length) {
+    if (this.#inlet === undefined || this.#queue.size === 0) {
       this.#closeOut();
     } else {
       this.#ended = true;
@@ -309,28 +310,26 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   }
 
   #resume(): void {
+    // Downstream has room. With nothing queued, that gives this stage no
+    // room it did not have (its room depends on its own buffer and tasks,
+    // which call progress() themselves when they change), so there is
+    // nothing to do: an item that trickles through a chain does not walk
+    // back up the whole chain. A stage with no buffer (its room is
+    // downstream's) and one closing once drained go on.
+    if (this.#queue.size === 0 && this.#hwm > 0 && !this.#ended) return;
     if (this.#resuming) return;
     this.#resuming = true;
     let moved = false;
     try {
       const inlet = this.#inlet!;
       const queue = this.#queue;
-      while (this.#head < queue.length && inlet.ready()) {
-        const value = queue[this.#head] as O;
-        queue[this.#head++] = undefined;
+      while (queue.size > 0 && inlet.ready()) {
         moved = true;
-        inlet.push(value);
+        inlet.push(queue.shift());
       }
-      if (this.#head === queue.length) {
-        queue.length = 0;
-        this.#head = 0;
-        if (this.#ended) {
-          this.#ended = false;
-          this.#closeOut();
-        }
-      } else if (this.#head > 1024) {
-        this.#queue = queue.slice(this.#head);
-        this.#head = 0;
+      if (queue.size === 0 && this.#ended) {
+        this.#ended = false;
+        this.#closeOut();
       }
     } finally {
       this.#resuming = false;
@@ -344,8 +343,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
       // Closed already, with output still queued: the consumer left.
       if (this.#ended && !errorOut) {
         this.#ended = false;
-        this.#queue = [];
-        this.#head = 0;
+        this.#queue.clear();
         this.#emptied();
         this.#closeOut();
       }
@@ -353,8 +351,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     }
     this.finished = true;
     this.#release();
-    this.#queue = [];
-    this.#head = 0;
+    this.#queue.clear();
     this.#emptied();
     this.hooks?.ended?.();
     if (errorOut) {
