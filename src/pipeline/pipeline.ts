@@ -72,8 +72,9 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
   readonly #poolsUsed = new Set<Pool>();
   #readable: ReadableStream<T> | undefined;
   #iterator: AsyncIterator<T> | undefined;
+  /** The last read asked for, and how many reads have not settled. */
   #reading: Promise<unknown> = Promise.resolve();
-  #readingNow = false;
+  #reads = 0;
   #leftover: Promise<IteratorResult<T>> | undefined;
   #failure: PipelineFailure | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -220,38 +221,49 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     return this.stop();
   }
 
-  // Reads the next item; one read at a time, whoever asks.
+  // Reads the next item; one read at a time, whoever asks: a read waits
+  // for the one before. A read with none before it (a `for await`) reads
+  // the stream at once, with one promise of its own.
   #next(): Promise<IteratorResult<T>> {
-    // One read at a time, whoever asks: a read waits for the one before.
-    const read = this.#readingNow ? this.#reading.then(() => this.#read()) : this.#read();
-    this.#readingNow = true;
-    const settled = read.then(
-      () => {
-        if (this.#reading === settled) this.#readingNow = false;
-      },
-      () => {
-        if (this.#reading === settled) this.#readingNow = false;
-      },
-    );
-    this.#reading = settled;
+    const read = this.#reads === 0
+      ? this.#read()
+      : this.#reading.then(this.#reread, this.#reread) as Promise<IteratorResult<T>>;
+    this.#reads++;
+    this.#reading = read;
     return read;
   }
 
-  async #read(): Promise<IteratorResult<T>> {
+  // The handlers are made once (typed `unknown`, so that a Pipeline<T>
+  // stays assignable as its items' type allows).
+  readonly #reread = (): Promise<IteratorResult<unknown>> => this.#read();
+
+  #read(): Promise<IteratorResult<T>> {
     if (this.#controller.signal.aborted && this.#failure === undefined) {
-      return { done: true, value: undefined };
+      this.#reads--;
+      return Promise.resolve({ done: true, value: undefined });
     }
-    this.#iterator ??= this.readable.values();
+    let next;
     try {
-      const result = await this.#iterator.next();
-      if (result.done) this.#end();
-      return result;
+      this.#iterator ??= this.readable.values();
+      next = this.#iterator.next();
     } catch (error) {
-      this.#end();
-      if (error === STOPPED) return { done: true, value: undefined };
-      throw this.#failed(error);
+      next = Promise.reject(error);
     }
+    return next.then(this.#readOk, this.#readFailed) as Promise<IteratorResult<T>>;
   }
+
+  readonly #readOk = (result: IteratorResult<unknown>): IteratorResult<unknown> => {
+    this.#reads--;
+    if (result.done) this.#end();
+    return result;
+  };
+
+  readonly #readFailed = (error: unknown): IteratorResult<unknown> => {
+    this.#reads--;
+    this.#end();
+    if (error === STOPPED) return { done: true, value: undefined };
+    throw this.#failed(error);
+  };
 
   // A step's stage, watched through its hooks: the trace sees its tasks,
   // and the pipeline its failures and its end. The stage meters itself.
