@@ -2,14 +2,17 @@
  * Side-by-side: 1,000,000 items through three `map` stages (an async no-op,
  * concurrency 16, input order kept), with conveyor and with the tools people
  * use for this in JavaScript today, in one run. Prints items/s and each
- * tool's ratio to conveyor. `BENCH_N` and `BENCH_ROUNDS` change the size.
+ * tool's ratio to conveyor, and the ratios that have a target next to it:
+ * conveyor fed by `ReadableStream.from` against p-map's `pMapIterable`, and
+ * (a second part) one `PipelineBuilder` `pipe` stage of a trivial sync op
+ * against a bare `map` stage. `BENCH_N` and `BENCH_ROUNDS` change the size.
  *
  * @module
  */
 
 import pMap, { pMapIterable } from "p-map";
 import { Readable } from "node:stream";
-import { map, source } from "../mod.ts";
+import { map, PipelineBuilder, source } from "../mod.ts";
 
 const N = Number(Deno.env.get("BENCH_N") ?? 1_000_000);
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
@@ -132,3 +135,46 @@ for (const [name, rate] of Object.entries(best)) {
     }x`,
   );
 }
+
+const target = (ratio: number, at: number) =>
+  `${ratio.toFixed(2)}x (target: at least ${at.toFixed(1)}x)${ratio >= at ? "" : "  BELOW TARGET"}`;
+console.log(
+  `conveyor (ReadableStream.from) / p-map pMapIterable: ${
+    target(best["conveyor (ReadableStream.from)"]! / best["p-map pMapIterable"]!, 1)
+  }`,
+);
+
+// One pipe stage of a trivial sync op, read with for await, against the
+// same op as a bare map stage: what the builder's pipeline adds per item.
+const inc = (x: number): number => x + 1;
+const oneStage: Record<string, () => Promise<Result>> = {
+  "bare map stage": () => drain(source(numbers()).pipeThrough(map(inc))),
+  "PipelineBuilder pipe": async () => {
+    await using pipeline = new PipelineBuilder().addSource(numbers()).pipe(inc).addSink().build();
+    return await drain(pipeline);
+  },
+};
+const shifted: Result = { count: N, sum: (N * (N + 1)) / 2, ordered: false };
+const one: Record<string, number> = {};
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, run] of Object.entries(oneStage)) {
+    const start = performance.now();
+    const result = await run();
+    const seconds = (performance.now() - start) / 1000;
+    if (result.count !== shifted.count || result.sum !== shifted.sum) {
+      throw new Error(
+        `${name} gave ${JSON.stringify(result)}, expected ${JSON.stringify(shifted)}`,
+      );
+    }
+    one[name] = Math.max(one[name] ?? 0, N / seconds);
+  }
+}
+console.log(`\none stage of x => x + 1 (sync), best of ${ROUNDS} rounds`);
+for (const [name, rate] of Object.entries(one)) {
+  console.log(`${name.padEnd(32)} ${Math.round(rate).toLocaleString("en").padStart(12)}`);
+}
+console.log(
+  `PipelineBuilder pipe / bare map stage: ${
+    target(one["PipelineBuilder pipe"]! / one["bare map stage"]!, 0.8)
+  }`,
+);
