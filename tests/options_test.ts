@@ -25,7 +25,12 @@ Deno.test("stages reject bad options at creation, naming the option and the valu
     [
       () => map(id, { concurrency: 0 }),
       RangeError,
-      /map stage: concurrency must be a positive integer or Infinity, got 0/,
+      /map stage: concurrency must be a positive integer, Infinity or "auto", got 0/,
+    ],
+    [
+      () => map(id, { concurrency: "Auto" as "auto" }),
+      TypeError,
+      /concurrency must be a positive integer, Infinity or "auto", got "Auto"/,
     ],
     [() => map(id, { concurrency: -1 }), RangeError, /concurrency .* got -1/],
     [() => map(id, { concurrency: 1.5 }), RangeError, /concurrency .* got 1\.5/],

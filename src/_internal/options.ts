@@ -167,11 +167,25 @@ export function wordsOf(words: readonly string[]): string {
 
 // ---- The shared vocabulary: each concept described once.
 
-/** `concurrency` of a stage whose default is one task at a time. */
+const isLimit = isPositiveInteger(true);
+
+/** The word for a concurrency the stage tunes itself (see src/stream/_autotune.ts). */
+export const AUTO = "auto";
+
+/**
+ * The most tasks a stage with `concurrency: "auto"` runs at once, and so the
+ * most items it holds: its output and reorder buffers are sized by it.
+ */
+export const AUTO_LIMIT = 256;
+
+/**
+ * `concurrency` of a stage whose default is one task at a time: a number, or
+ * `"auto"` for a limit the stage tunes while it runs.
+ */
 export const CONCURRENCY: OptionSpec = {
   doc: "How many tasks of the stage run at once.",
-  expected: "a positive integer or Infinity",
-  test: isPositiveInteger(true),
+  expected: `a positive integer, Infinity or "${AUTO}"`,
+  test: (v) => v === AUTO || isLimit(v),
   default: "1 for a function; for a kernel on a pool, enough to keep every worker busy",
   numeric: true,
 };

@@ -6,13 +6,17 @@
 // `concurrency` items, however slow one task is or however slowly the
 // consumer reads. The stage's meter times its tasks, failed ones included
 // (only some of them once tasks take microseconds: see stage_meter.ts).
+// With `concurrency: "auto"` a Tuner (_autotune.ts) moves the limit as tasks
+// end, below AUTO_LIMIT, which sizes the buffers instead.
 
 import { Stage } from "./_stage.ts";
 import { ReorderBuffer } from "./_reorder_buffer.ts";
 import { StageError } from "./stage_error.ts";
 import type { MapOptions, StageStats, TaskContext } from "./types.ts";
 import { isThenable, type StageHooks } from "../_internal/hooks.ts";
+import { AUTO, AUTO_LIMIT } from "../_internal/options.ts";
 import { type Common, MAP_OPTIONS, stageOptions } from "./options.ts";
+import { Tuner } from "./_autotune.ts";
 
 /** Marks a result that gives nothing downstream (a filtered or skipped item). */
 export const SKIP: unique symbol = Symbol("skip");
@@ -22,7 +26,10 @@ export type Task<I, R> = (item: I, ctx: TaskContext) => R | PromiseLike<R>;
 
 /** A concurrent stage's checked options. */
 export interface Settings extends Common {
+  /** The limit of tasks; with `auto`, the most the tuner may choose. */
   readonly concurrency: number;
+  /** `concurrency: "auto"`: the stage tunes its limit while it runs. */
+  readonly auto: boolean;
   readonly ordered: boolean;
   readonly skip: boolean;
   readonly maxFailures: number;
@@ -45,7 +52,8 @@ export function mapSettings(kind: string, options: MapOptions | undefined): Sett
     name: o.name,
     signal: o.signal,
     hooks: o.hooks,
-    concurrency: o.concurrency ?? 1,
+    concurrency: o.concurrency === AUTO ? AUTO_LIMIT : o.concurrency ?? 1,
+    auto: o.concurrency === AUTO,
     ordered: o.ordered ?? true,
     skip: onError === "skip",
     maxFailures: o.maxFailures ?? Infinity,
@@ -55,7 +63,7 @@ export function mapSettings(kind: string, options: MapOptions | undefined): Sett
 /** Runs a task per chunk with bounded concurrency; subclasses say what a result gives. */
 export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   readonly #task: Task<I, R>;
-  readonly #limit: number;
+  #limit: number;
   readonly #buffer: ReorderBuffer<R | typeof SKIP> | undefined;
   readonly #skip: boolean;
   readonly #maxFailures: number;
@@ -69,9 +77,33 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   #timedStart = 0;
 
   constructor(task: Task<I, R>, settings: Settings) {
-    super(settings.name, settings.concurrency, settings.hooks);
+    const given = settings.hooks;
+    // A tuned stage hears of its tasks' ends as a traced one does, so the
+    // plain path of a stage with a fixed limit has nothing more to check.
+    let ended: (() => void) | undefined;
+    const hooks: StageHooks | undefined = settings.auto
+      ? {
+        ...given,
+        taskEnded: (index, token, ok) => {
+          given?.taskEnded?.(index, token, ok);
+          ended!();
+        },
+      }
+      : given;
+    super(settings.name, settings.concurrency, hooks);
     this.#task = task;
     this.#limit = settings.concurrency;
+    if (settings.auto) {
+      const room = given?.room;
+      const tuner = new Tuner({
+        busyMs: () => this.stats().busyMs,
+        admits: (n) => room === undefined || room(n - 1),
+      }, settings.concurrency);
+      this.#limit = tuner.limit;
+      ended = () => {
+        this.#limit = tuner.ended(this.desiredSize <= 0);
+      };
+    }
     this.#buffer = settings.ordered ? new ReorderBuffer(settings.concurrency) : undefined;
     this.#skip = settings.skip;
     this.#maxFailures = settings.maxFailures;

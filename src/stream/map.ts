@@ -25,6 +25,8 @@ class MapStage<I, O> extends ConcurrentStage<I, O, O> {
  * rejecting call errors the stream with a `StageError` (see `onError` and
  * `maxFailures` to skip failures instead); cancelling the output or aborting
  * `signal` stops the stage and aborts `ctx.signal` of every running call.
+ * With `concurrency: "auto"` the stage picks how many calls run at once while
+ * it runs (at most 256) and `stats().concurrency` says how many it picked.
  *
  * @typeParam I The input chunk type.
  * @typeParam O The output chunk type.
@@ -45,6 +47,21 @@ class MapStage<I, O> extends ConcurrentStage<I, O, O> {
  * };
  * const out = ReadableStream.from([1, 2, 3, 4]).pipeThrough(map(slowDouble, { concurrency: 8 }));
  * assert.deepEqual(await Array.fromAsync(out), [2, 4, 6, 8]);
+ * ```
+ *
+ * @example Requests, as many at once as pays
+ * ```ts
+ * import { map } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const request = async (x: number) => {
+ *   await new Promise((resolve) => setTimeout(resolve, 1));
+ *   return x + 1;
+ * };
+ * const stage = map(request, { concurrency: "auto" });
+ * const out = ReadableStream.from([1, 2, 3]).pipeThrough(stage);
+ * assert.deepEqual(await Array.fromAsync(out), [2, 3, 4]);
+ * assert(stage.stats().concurrency <= 256);
  * ```
  */
 export function map<I, O>(

@@ -6,6 +6,7 @@
 import type { StageHooks } from "../_internal/hooks.ts";
 import { hooksOf } from "../_internal/hooks.ts";
 import {
+  AUTO_LIMIT,
   checkOptions,
   CONCURRENCY,
   DROP_LAST,
@@ -36,7 +37,10 @@ export const MAP_OPTIONS: Schema<MapOptions> = {
   concurrency: {
     ...CONCURRENCY,
     doc: "How many tasks run at once. With `ordered: true`, a result waiting for an earlier one " +
-      "keeps its slot, so no more than this many items are held.",
+      'keeps its slot, so no more than this many items are held. `"auto"`: the stage picks ' +
+      "the number while it runs, from its tasks' measured time, its output buffer and (on a " +
+      `pool) the pool's room, never above ${AUTO_LIMIT}; its buffers hold at most that many ` +
+      "items, and `stats().concurrency` says the number it picked.",
     default: "1",
   },
   ordered: ORDERED,

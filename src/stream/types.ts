@@ -46,15 +46,35 @@ export interface StageOptions {
  * );
  * assert.deepEqual(out.sort(), [2, 4, 6]);
  * ```
+ *
+ * @example A concurrency the stage picks while it runs
+ * ```ts
+ * import { map, type MapOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const lookup = async (x: number) => {
+ *   await new Promise((resolve) => setTimeout(resolve, 1)); // a request's latency
+ *   return x * 2;
+ * };
+ * const options: MapOptions = { concurrency: "auto" };
+ * const stage = map(lookup, options);
+ * const out = await Array.fromAsync(ReadableStream.from([1, 2, 3]).pipeThrough(stage));
+ * assert.deepEqual(out, [2, 4, 6]); // in input order
+ * const { concurrency } = stage.stats(); // the limit it picked: at least 1, at most 256
+ * assert(concurrency >= 1 && concurrency <= 256);
+ * ```
  */
 export interface MapOptions {
   /**
    * How many tasks run at once. With `ordered: true`, a result waiting for an earlier one keeps its
-   * slot, so no more than this many items are held.
+   * slot, so no more than this many items are held. `"auto"`: the stage picks the number while it
+   * runs, from its tasks' measured time, its output buffer and (on a pool) the pool's room, never
+   * above 256; its buffers hold at most that many items, and `stats().concurrency` says the number
+   * it picked.
    *
    * @default {1}
    */
-  concurrency?: number;
+  concurrency?: number | "auto";
   /**
    * `true`: results leave in input order. `false`: in completion order.
    *
