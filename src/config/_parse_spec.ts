@@ -4,7 +4,7 @@
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import { keysOf, type OptionSpec } from "../_internal/options.ts";
+import { AUTO, keysOf, type OptionSpec } from "../_internal/options.ts";
 import { AGGREGATE_OPTIONS, EXECUTORS, OUTPUT_ORDERS } from "../pipeline/options.ts";
 import { checkExports, type ExportUse } from "./_exports.ts";
 import { parseNatsExecutor } from "./_nats_executor.ts";
@@ -191,7 +191,7 @@ function parseStage(
   const executor = isMap(value("executor"))
     ? parseNatsExecutor(c, value("executor"), `${at}.executor`) ?? void (ok = false)
     : option<MapStageSpec["executor"]>("executor", EXECUTORS);
-  const concurrency = option<number>("concurrency");
+  const concurrency = option<number | "auto">("concurrency", [AUTO]);
   const outputOrder = option<MapStageSpec["outputOrder"]>("outputOrder", OUTPUT_ORDERS);
   const name = option<string>("name");
   const maxFailures = option<number>("maxFailures");

@@ -17,9 +17,10 @@
  *     executor: workers          # main | workers | processes (default workers), or a NATS pool:
  *                                #   { nats: { servers: [nats://10.0.0.1:4222], pool: decode } }
  *                                #   (also name, user, pass, token, ackWaitMs, maxDeliver, taskTtlMs)
- *     concurrency: 4             # tasks in flight, a positive integer or .inf
- *                                #   (default: on workers or processes, the pool's adaptive
- *                                #   default that keeps every worker busy; on main, 1)
+ *     concurrency: 4             # tasks in flight, a positive integer or .inf, or auto (the
+ *                                #   stage picks it while it runs, at most 256; default: on
+ *                                #   workers or processes, the pool's adaptive default that
+ *                                #   keeps every worker busy; on main, 1)
  *     outputOrder: input         # completion | input (default completion)
  *     name: square               # in statistics, traces and errors (default the export's name)
  *     maxFailures: 0             # failed items dropped before the pipeline fails, or .inf

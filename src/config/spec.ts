@@ -73,6 +73,21 @@ export type SourceSpec =
  * assert.deepEqual([stage.exportName, stage.executor, stage.outputOrder], ["square", "workers", "completion"]);
  * assert.equal(stage.concurrency, undefined); // the pool's adaptive default
  * ```
+ *
+ * @example `concurrency: auto`: the stage picks it while it runs
+ * ```ts
+ * import { parseSpec } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/k.ts`, "export const square = (x: number) => x * x;\n");
+ * const text = "source: { range: 3 }\nstages:\n  - map: ./k.ts#square\n    concurrency: auto\n" +
+ *   "sink: { stdout: jsonl }\n";
+ * const result = await parseSpec(text, `${dir}/spec.yaml`);
+ * await Deno.remove(dir, { recursive: true });
+ * assert(result.ok && result.spec.stages[0]?.kind === "map");
+ * assert.equal(result.spec.stages[0].concurrency, "auto");
+ * ```
  */
 export interface MapStageSpec {
   /** The kind of stage. */
@@ -91,11 +106,12 @@ export interface MapStageSpec {
   readonly executor: "main" | "workers" | "processes" | NatsExecutorSpec;
   /**
    * How many tasks of the stage run at once. Unset, a kernel on a pool keeps every worker of that
-   * pool busy.
+   * pool busy. `auto` (`"auto"`): the stage picks the number while it runs, at most 256 (on a
+   * pool, nor more than keeps every worker busy).
    *
    * @default {the pool's adaptive default on workers or processes; 1 on main}
    */
-  readonly concurrency?: number;
+  readonly concurrency?: number | "auto";
   /**
    * `"completion"`: results go on as tasks finish; `"input"`: in input order.
    *

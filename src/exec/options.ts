@@ -3,6 +3,7 @@
 // build their bags on these.
 
 import {
+  AUTO_LIMIT,
   durationSpec,
   isFunction,
   isName,
@@ -105,7 +106,10 @@ export const POOL_MAP_OPTIONS: Schema<PoolMapOptions<unknown>> = {
   concurrency: {
     ...MAP_OPTIONS.concurrency,
     doc: "How many tasks run at once. Unset, the pool decides: enough batches in flight to " +
-      "keep every worker busy, sized by the kernel's measured time.",
+      'keep every worker busy, sized by the kernel\'s measured time. `"auto"`: the stage picks ' +
+      "the number while it runs, from its tasks' measured time and its output buffer, never " +
+      `above what the pool decides nor ${AUTO_LIMIT}; \`stats().concurrency\` says the number ` +
+      "it picked.",
     default: "the pool's adaptive default",
   },
   name: {

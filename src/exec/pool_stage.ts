@@ -7,9 +7,12 @@
 // pool wants more of that kernel (the adaptive default), and when the
 // stream stops it aborts the stage's tasks as one group instead of each
 // holding an abort listener. An adaptive stage's statistics report the
-// pool's workers as its concurrency.
+// pool's workers as its concurrency. With `concurrency: "auto"` the stage
+// tunes its own limit (see ../stream/map.ts) and the pool's room rule bounds
+// it: never more tasks than keep the pool's workers busy.
 
 import { type Hooked, HOOKS, hooksOf, type StageHooks } from "../_internal/hooks.ts";
+import { AUTO } from "../_internal/options.ts";
 import { map } from "../stream/map.ts";
 import type { MapOptions, StageStream } from "../stream/types.ts";
 import type { Kernel } from "./kernel.ts";
@@ -82,14 +85,16 @@ export function poolStage<I, O, T = Task>(
   const group = new Set<T>();
   const { pick, retries, spread } = call;
   const given = hooksOf(options);
-  const key = call.adaptive ? k.module + "#" + k.exportName : undefined;
+  const auto = options.concurrency === AUTO;
+  const key = call.adaptive || auto ? k.module + "#" + k.exportName : undefined;
   const room = given?.room;
   const hooks: StageHooks = {
     ...given,
     ...(key === undefined ? {} : {
       room: (active: number) => active < pool.wanted(key) && (room === undefined || room(active)),
-      concurrency: () => pool.workers(),
     }),
+    // An adaptive stage reports the pool's workers; a tuned one, its own limit.
+    ...(call.adaptive ? { concurrency: () => pool.workers() } : {}),
     stopped: (reason) => {
       given?.stopped?.(reason);
       for (const task of [...group]) pool.abort(task, reason);

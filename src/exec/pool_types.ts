@@ -126,15 +126,34 @@ export interface RunOptions {
  * assert.deepEqual(await Array.fromAsync(out), [3, 7]);
  * assert(inputs.every((x) => x.byteLength === 0));
  * ```
+ *
+ * @example A concurrency the stage picks, up to what keeps the workers busy
+ * ```ts
+ * import { kernel, type PoolMapOptions, WorkerPool } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const square = kernel<(x: number) => number>(
+ *   new URL("../../tests/fixtures/kernels.ts", import.meta.url),
+ *   "square",
+ * );
+ * await using pool = new WorkerPool({ size: 2 });
+ * const options: PoolMapOptions<number> = { concurrency: "auto" };
+ * const stage = pool.map(square, options);
+ * const out = ReadableStream.from([1, 2, 3]).pipeThrough(stage);
+ * assert.deepEqual(await Array.fromAsync(out), [1, 4, 9]);
+ * assert(stage.stats().concurrency >= 1); // the limit it picked
+ * ```
  */
 export interface PoolMapOptions<I> extends MapOptions {
   /**
    * How many tasks run at once. Unset, the pool decides: enough batches in flight to keep every
-   * worker busy, sized by the kernel's measured time.
+   * worker busy, sized by the kernel's measured time. `"auto"`: the stage picks the number while it
+   * runs, from its tasks' measured time and its output buffer, never above what the pool decides
+   * nor 256; `stats().concurrency` says the number it picked.
    *
    * @default {the pool's adaptive default}
    */
-  concurrency?: number;
+  concurrency?: number | "auto";
   /**
    * The stage's name, used in errors, statistics and traces.
    *

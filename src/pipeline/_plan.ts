@@ -14,7 +14,7 @@ export type Step =
     name: string;
     op: ((input: unknown, context: TaskContext) => unknown) | Kernel<(input: unknown) => unknown>;
     /** Unset: 1, or for a kernel on a pool, the pool's adaptive default. */
-    concurrency: number | undefined;
+    concurrency: number | "auto" | undefined;
     ordered: boolean;
     maxFailures: number | undefined;
     executor: "main" | "workers" | "processes" | Pool;

@@ -130,7 +130,8 @@ export class PipelineBuilder<T = never> {
    *
    * @typeParam U What `op` returns (awaited).
    * @param op A function (runs on the event loop) or a kernel (runs on an executor).
-   * @param options `concurrency` (default 1), `outputOrder` (default
+   * @param options `concurrency` (default 1; `"auto"`: the stage picks it
+   *   while it runs), `outputOrder` (default
    *   `"completion"`), `name`, `maxFailures` (default: the pipeline's),
    *   `executor` (for kernels: `"workers"` by default, `"processes"`,
    *   `"main"`, or a pool).

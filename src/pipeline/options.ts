@@ -4,6 +4,7 @@
 // mod.ts.
 
 import {
+  AUTO_LIMIT,
   CONCURRENCY,
   DROP_LAST,
   durationSpec,
@@ -45,7 +46,9 @@ export const PIPE_OPTIONS: Schema<PipeOptions> = {
   concurrency: {
     ...CONCURRENCY,
     doc: "How many tasks of the stage run at once. Unset, a kernel on a pool keeps every worker " +
-      "of that pool busy.",
+      'of that pool busy. `"auto"`: the stage picks the number while it runs, from its tasks\' ' +
+      `measured time and its output buffer, never above ${AUTO_LIMIT} (on a pool, nor above ` +
+      "what keeps every worker busy); the statistics say the number it picked.",
     default:
       "1 for a function or a kernel on main; the pool's adaptive default for a kernel on a pool",
   },

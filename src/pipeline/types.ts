@@ -18,15 +18,37 @@ import type { TraceRecorder } from "./trace.ts";
  *
  * const options: PipeOptions = { concurrency: 4, outputOrder: "input", name: "download" };
  * ```
+ *
+ * @example Concurrencies the stages pick while they run
+ * ```ts
+ * import { PipelineBuilder, type PipeOptions } from "@conveyor/core";
+ * import assert from "node:assert/strict";
+ *
+ * const download = async (x: number) => {
+ *   await new Promise((resolve) => setTimeout(resolve, 1));
+ *   return x;
+ * };
+ * const options: PipeOptions = { concurrency: "auto", outputOrder: "input" };
+ * await using pipeline = new PipelineBuilder()
+ *   .addSource([1, 2, 3])
+ *   .pipe(download, { ...options, name: "download" })
+ *   .addSink()
+ *   .build();
+ * assert.deepEqual(await Array.fromAsync(pipeline), [1, 2, 3]);
+ * const [stage] = pipeline.stats().stages;
+ * assert(stage!.concurrency >= 1 && stage!.concurrency <= 256); // what it picked
+ * ```
  */
 export interface PipeOptions {
   /**
    * How many tasks of the stage run at once. Unset, a kernel on a pool keeps every worker of that
-   * pool busy.
+   * pool busy. `"auto"`: the stage picks the number while it runs, from its tasks' measured time
+   * and its output buffer, never above 256 (on a pool, nor above what keeps every worker busy); the
+   * statistics say the number it picked.
    *
    * @default {1 for a function or a kernel on main; the pool's adaptive default for a kernel on a pool}
    */
-  concurrency?: number;
+  concurrency?: number | "auto";
   /**
    * `"completion"`: results go on as tasks finish; `"input"`: in input order.
    *
