@@ -205,6 +205,62 @@ options: { numThreads: 3 }
   });
 });
 
+Deno.test("a map stage takes concurrency: auto, on workers and on main, and reports the limits it picked", async () => {
+  await inFolder(async (dir) => {
+    const text = `source: { range: 200 }
+stages:
+  - map: ./cli_kernels.ts#double
+    name: pooled
+    concurrency: auto
+    outputOrder: input
+  - map: ./cli_kernels.ts#double
+    name: main
+    executor: main
+    concurrency: auto
+    outputOrder: input
+sink: { stdout: jsonl }
+options: { numThreads: 2 }
+`;
+    const parsed = spec(await parseSpec(text, `${dir}/spec.yaml`));
+    assert.deepEqual(
+      parsed.stages.map((s) => s.kind === "map" && s.concurrency),
+      ["auto", "auto"],
+    );
+    const chunks: Uint8Array[] = [];
+    const stdout = new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) });
+    await using run = await buildFromSpec(parsed, { stdout });
+    await run.run();
+    const lines = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+    assert.deepEqual(
+      lines.trim().split("\n").map(Number),
+      Array.from({ length: 200 }, (_, i) => 4 * i),
+    );
+    for (const stage of run.pipeline.stats().stages.slice(0, 2)) {
+      assert(
+        stage.concurrency >= 1 && stage.concurrency <= 256,
+        `${stage.name} ${stage.concurrency}`,
+      );
+    }
+  });
+});
+
+Deno.test("a mistyped concurrency: auto gets a did-you-mean and the words concurrency takes", async () => {
+  await inFolder(async (dir) => {
+    const text = `source: { range: 3 }
+stages:
+  - map: ./cli_kernels.ts#double
+    concurrency: atuo
+sink: { stdout: text }
+`;
+    const result = await parseSpec(text, `${dir}/spec.yaml`);
+    assert.deepEqual(errors(result), [
+      '4:18 stages[0].concurrency is "atuo" (did you mean "auto"?)',
+    ]);
+    assert(!result.ok);
+    assert.equal(result.errors[0]!.expected, 'a positive integer, .inf or "auto"');
+  });
+});
+
 Deno.test("buildFromSpec checks its options: an unknown key gets the closest name, a bad value its words", async () => {
   const s = spec(
     await parseSpec("source: { range: 3 }\nstages: []\nsink: { stdout: text }\n", "s.yaml"),
