@@ -212,10 +212,11 @@ function drive(
   return limits;
 }
 
-function tuned(bound = AUTO_LIMIT, admits = (_n: number) => true) {
+function tuned(bound = AUTO_LIMIT, admits?: (n: number) => boolean) {
   const clock = { t: 0 };
   const busy = { ms: 0 };
-  const tuner = new Tuner({ busyMs: () => busy.ms, admits }, bound, () => clock.t);
+  const stage = { busyMs: () => busy.ms, ...(admits === undefined ? {} : { admits }) };
+  const tuner = new Tuner(stage, bound, () => clock.t);
   return { tuner, clock, busy };
 }
 
@@ -234,6 +235,24 @@ Deno.test("the tuner never goes past what the layer above admits", () => {
   const { tuner, clock, busy } = tuned(AUTO_LIMIT, (n) => n <= 10);
   const limits = drive(tuner, clock, busy, 2000, io);
   assert.equal(Math.max(...limits), 10);
+});
+
+Deno.test("under a pool's rule the tuner grows to what the pool admits without a trial, and shrinks when starved", () => {
+  // The pool keeps 12 workers busy and admits 40 tasks: past 12 the rate
+  // stays, and the tasks wait in the pool (busy, for the stage).
+  let wanted = 40;
+  const { tuner, clock, busy } = tuned(AUTO_LIMIT, (n) => n <= wanted);
+  const pool = { running: (l: number) => l, rate: (l: number) => Math.min(l, 12) / 5 };
+  const limits = drive(tuner, clock, busy, 2000, pool);
+  assert.equal(tuner.limit, 40);
+  assert(limits.every((l) => l <= 40));
+  // The pool wants fewer (the kernel got faster to run): the limit follows.
+  wanted = 20;
+  drive(tuner, clock, busy, 200, pool);
+  assert.equal(tuner.limit, 20);
+  // The input dries up to 2 tasks at a time: the limit shrinks to what runs.
+  drive(tuner, clock, busy, 500, { running: () => 2, rate: () => 2 / 5 });
+  assert(tuner.limit <= 4, `limit ${tuner.limit}`);
 });
 
 Deno.test("the tuner steps back from a growth that does not raise the rate", () => {
@@ -264,7 +283,7 @@ Deno.test("the tuner does not grow while the output buffer is full, and shrinks 
 
 Deno.test("the tuner reads the clock only at the end of a window", () => {
   let reads = 0;
-  const tuner = new Tuner({ busyMs: () => 0, admits: () => true }, 64, () => {
+  const tuner = new Tuner({ busyMs: () => 0 }, 64, () => {
     reads++;
     return 0;
   });

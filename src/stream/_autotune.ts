@@ -1,8 +1,8 @@
 // The tuner behind `concurrency: "auto"`: it moves a concurrent stage's limit
 // of tasks between 1 and a bound (AUTO_LIMIT, see ../_internal/options.ts)
-// while the stage runs. It acts only when a
-// task ends (no timer: a stage with no tasks costs nothing), and reads the
-// clock once a window, so a stage with a fixed limit never meets it.
+// while the stage runs. It acts only when a task ends (no timer: a stage with
+// no tasks costs nothing) and reads the clock once a window; a stage with a
+// fixed limit never meets it.
 //
 // A window lasts at least WINDOW_MS and max(MIN_TASKS, 2 × limit) tasks. At
 // its end the tuner reads
@@ -14,11 +14,13 @@
 //   grow    use >= 3/4 and pushed < 1/2 (the limit, not the input or the
 //           consumer, holds the stage back): ×2, or ×1.25 once a growth did
 //           not pay; never past the bound, nor past what the layer above
-//           admits (on a pool: the tasks that keep its workers busy);
-//   trial   a growth stays when the next window's rate rose by a third of
-//           the growth (×2: 33%, ×1.25: 8%; noise must not ratchet the limit
-//           up); if not, the limit steps back and the next try waits 1, 2,
-//           4 ... 64 windows;
+//           admits (a pool: the tasks that keep its workers busy);
+//   trial   with no layer above, a growth stays when the next window's rate
+//           is 10% higher; if not, the limit steps back and the next try
+//           waits 1, 2, 4 ... 64 windows. Under a pool's rule a growth needs
+//           no trial: the pool knows how many tasks keep its workers busy
+//           (from its workers and the kernel's measured time), better than
+//           a rate measured over a few milliseconds;
 //   shrink  use < 1/3 (the input starves it or the consumer pushes back): to
 //           twice the tasks that were running on average.
 
@@ -26,16 +28,19 @@ const WINDOW_MS = 10;
 const MIN_TASKS = 8;
 const GROW_USE = 0.75;
 const SHRINK_USE = 1 / 3;
-// Of a growth of the limit, the share the rate must gain for it to stay.
-const GAIN = 1 / 3;
+// How much a growth on trial must raise the rate to stay.
+const GAIN = 0.1;
 const MAX_WAIT = 64;
 
 /** What the tuner reads of its stage. */
 export interface Tuned {
   /** The busy time of the stage's tasks so far, in ms (the stage's meter). */
   busyMs(): number;
-  /** Whether the layer above lets `n` tasks run at once (a pool's room rule). */
-  admits(n: number): boolean;
+  /**
+   * Whether the layer above lets `n` tasks run at once (a pool's room
+   * rule); absent when there is no such rule.
+   */
+  readonly admits?: (n: number) => boolean;
 }
 
 /** Picks a stage's limit of tasks from what the stage measures. */
@@ -128,9 +133,9 @@ export class Tuner {
     if (use >= GROW_USE && pushed < 0.5) {
       if (this.#wait > 0 || limit >= this.#bound) return limit;
       const grown = this.#admitted(Math.max(limit + 1, Math.round(limit * this.#step)));
-      if (grown > limit) {
+      if (grown > limit && this.#stage.admits === undefined) {
         this.#prior = limit;
-        this.#wanted = rate * (1 + ((grown - limit) / limit) * GAIN);
+        this.#wanted = rate * (1 + GAIN);
       }
       return grown;
     }
@@ -140,12 +145,13 @@ export class Tuner {
 
   // The most of `n` that the bound and the layer above admit (at least 1).
   #admitted(n: number): number {
+    const admits = this.#stage.admits;
     let high = Math.min(n, this.#bound);
-    if (this.#stage.admits(high)) return high;
+    if (admits === undefined || admits(high)) return high;
     let low = 1; // admitted, or the floor
     while (high - low > 1) {
       const mid = (low + high) >>> 1;
-      if (this.#stage.admits(mid)) low = mid;
+      if (admits(mid)) low = mid;
       else high = mid;
     }
     return low;

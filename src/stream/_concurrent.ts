@@ -97,7 +97,7 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
       const room = given?.room;
       const tuner = new Tuner({
         busyMs: () => this.stats().busyMs,
-        admits: (n) => room === undefined || room(n - 1),
+        ...(room === undefined ? {} : { admits: (n: number) => room(n - 1) }),
       }, settings.concurrency);
       this.#limit = tuner.limit;
       ended = () => {
