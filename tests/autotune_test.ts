@@ -250,9 +250,10 @@ Deno.test("under a pool's rule the tuner grows to what the pool admits without a
   wanted = 20;
   drive(tuner, clock, busy, 200, pool);
   assert.equal(tuner.limit, 20);
-  // The input dries up to 2 tasks at a time: the limit shrinks to what runs.
+  // The input dries up to 2 tasks at a time: the limit shrinks to a few
+  // times what runs (it shrinks while under a third is in use).
   drive(tuner, clock, busy, 500, { running: () => 2, rate: () => 2 / 5 });
-  assert(tuner.limit <= 4, `limit ${tuner.limit}`);
+  assert(tuner.limit <= 6, `limit ${tuner.limit}`);
 });
 
 Deno.test("the tuner steps back from a growth that does not raise the rate", () => {

@@ -25,7 +25,7 @@
 //           twice the tasks that were running on average.
 
 const WINDOW_MS = 10;
-const MIN_TASKS = 8;
+const MIN_TASKS = 4;
 const GROW_USE = 0.75;
 const SHRINK_USE = 1 / 3;
 // How much a growth on trial must raise the rate to stay.
