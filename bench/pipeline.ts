@@ -98,6 +98,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const reference = best["conveyor PipelineBuilder"]!;
+const rival = best["p-map pMapIterable + Piscina"]!;
 console.log(`\n${"contestant".padEnd(32)} ${"items/s".padStart(10)}  vs conveyor`);
 for (const [name, rate] of Object.entries(best)) {
   console.log(
@@ -106,3 +107,6 @@ for (const [name, rate] of Object.entries(best)) {
     }x`,
   );
 }
+console.log(
+  `conveyor / p-map + Piscina: ${(reference / rival).toFixed(2)}x (target: at least 1.5x)`,
+);

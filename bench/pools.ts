@@ -2,8 +2,12 @@
  * Side-by-side for the pools, in one run:
  *
  * (a) 200,000 trivial items (`x => x + 1`) through `pool.map` with 2
- *     workers, against Piscina (npm) with 2 threads running the same kernel
- *     in the same Deno process; items/s and the ratio.
+ *     workers, with the default options and with `concurrency: 64`, against
+ *     Piscina (npm) with 2 threads running the same kernel in the same Deno
+ *     process; items/s and the ratios. Then the default-options figure
+ *     again, measured as (a) measures it (the first thing in a fresh
+ *     process: a child of this one) 5 times back to back: every ratio to
+ *     the Piscina figure of (a), and the worst.
  * (b) A CPU-bound kernel (about 1 ms of arithmetic per item, 400 items)
  *     through `pool.map` with 1 worker and with 2: the speedup.
  * (c) The trivial items of (a) through `ProcessPool.map` against
@@ -22,6 +26,9 @@ const N = Number(Deno.env.get("BENCH_POOL_N") ?? 200_000);
 const CPU_N = Number(Deno.env.get("BENCH_CPU_N") ?? 400);
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
 const MODULE = new URL("./fixtures/pool_kernels.ts", import.meta.url);
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+// Set in the children that measure (a) again.
+const CHILD = "BENCH_POOLS_CHILD";
 const incrementK = kernel<typeof increment>(MODULE, "increment");
 const burnK = kernel<typeof burn>(MODULE, "burn");
 
@@ -59,6 +66,33 @@ function row(name: string, rate: number, ratio: string): void {
   );
 }
 
+const increments = Array.from(range(N), increment);
+/** The best of ROUNDS runs of `pool.map(incrementK, options)` on a fresh pool. */
+async function trivial(options?: { concurrency: number }): Promise<number> {
+  await using pool = new WorkerPool({ size: 2 });
+  return await best(
+    N,
+    () => check(source(range(N)).pipeThrough(pool.map(incrementK, options)), increments),
+  );
+}
+
+// A child (see the end of (a)) prints the default-options figure of (a), and ends.
+if (Deno.env.get(CHILD) !== undefined) {
+  console.log(await trivial());
+  Deno.exit(0);
+}
+
+/** The default-options figure of (a), measured in a fresh process. */
+async function fresh(): Promise<number> {
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, import.meta.filename!],
+    env: { [CHILD]: "1" },
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) throw new Error(`the child measuring (a) exited with ${code}`);
+  return Number(new TextDecoder().decode(stdout).trim());
+}
+
 console.log(
   `Pools, best of ${ROUNDS} rounds, Deno ${Deno.version.deno}, ` +
     `${navigator.hardwareConcurrency} cores`,
@@ -67,15 +101,9 @@ console.log(
 // (a) Trivial items: the cost of a task round trip.
 console.log(`\n(a) ${N.toLocaleString("en")} items of x => x + 1, 2 workers`);
 console.log(`${"contestant".padEnd(40)} ${"items/s".padStart(12)}  vs conveyor`);
-const increments = Array.from(range(N), increment);
 const rates: Record<string, number> = {};
-{
-  await using pool = new WorkerPool({ size: 2 });
-  rates["conveyor WorkerPool.map"] = await best(
-    N,
-    () => check(source(range(N)).pipeThrough(pool.map(incrementK)), increments),
-  );
-}
+rates["conveyor WorkerPool.map"] = await trivial();
+rates["conveyor WorkerPool.map, concurrency 64"] = await trivial({ concurrency: 64 });
 {
   const piscina = new Piscina({
     filename: MODULE.href,
@@ -100,7 +128,23 @@ for (const [name, rate] of Object.entries(rates)) {
   row(name, rate, `${(rate / reference).toFixed(3)}x`);
 }
 const piscinaRate = rates["Piscina run (all submitted at once)"]!;
-console.log(`conveyor / Piscina: ${(reference / piscinaRate).toFixed(1)}x (target: at least 10x)`);
+const vsPiscina = (rate: number) => `${(rate / piscinaRate).toFixed(1)}x`;
+console.log(`conveyor / Piscina: ${vsPiscina(reference)} (target: at least 10x)`);
+console.log(
+  `conveyor with concurrency 64 / Piscina: ${
+    vsPiscina(rates["conveyor WorkerPool.map, concurrency 64"]!)
+  } (target: at least 10x)`,
+);
+
+// (a) again: is the default figure steady from run to run? In this process
+// the code is warm by now, and the figure higher than a fresh process gets;
+// each run is a fresh process, as when the bench runs again.
+const again: number[] = [];
+for (let run = 0; run < 5; run++) again.push(await fresh());
+console.log(
+  `default options, 5 runs / Piscina: ${again.map(vsPiscina).join(" ")}; ` +
+    `worst ${vsPiscina(Math.min(...again))} (target: at least 10x)`,
+);
 
 // (b) CPU-bound items: does a second worker double the rate?
 console.log(`\n(b) ${CPU_N} items of a ~1 ms CPU-bound kernel`);
