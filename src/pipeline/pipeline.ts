@@ -9,9 +9,10 @@ import { checkOptions } from "../_internal/options.ts";
 import { batch } from "../stream/batch.ts";
 import { map } from "../stream/map.ts";
 import { prefetch } from "../stream/prefetch.ts";
+import { BufferedReader } from "../stream/buffered_reader.ts";
 import { source } from "../stream/source.ts";
 import { StageError } from "../stream/stage_error.ts";
-import type { MapOptions, StageStream } from "../stream/types.ts";
+import type { MapOptions, StageStats, StageStream } from "../stream/types.ts";
 import { unbatch } from "../stream/unbatch.ts";
 import { isKernel, type Kernel } from "../exec/kernel.ts";
 import { kernelStage } from "../exec/kernel_stage.ts";
@@ -27,9 +28,11 @@ const STOPPED = new DOMException("The pipeline was stopped", "AbortError");
 
 interface Running {
   readonly step: Step;
-  readonly stage: StageStream<unknown, unknown>;
+  readonly stats: () => StageStats;
   readonly limit: number;
 }
+
+const DONE: IteratorResult<never, undefined> = Object.freeze({ done: true, value: undefined });
 
 /** The key of a checked plan: only the builder, which imports it, makes pipelines. */
 export const PLAN: unique symbol = Symbol("conveyor.plan");
@@ -70,11 +73,13 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
   readonly #pools: PoolSet;
   /** The pools its stages run on, made by `#pools` or given as executors, in stage order. */
   readonly #poolsUsed = new Set<Pool>();
+  /** The sink: reads the last stage, with its buffer (`unknown`, so that a
+   * Pipeline<T> stays assignable as its items' type allows). */
+  #reader: BufferedReader<unknown> | undefined;
   #readable: ReadableStream<T> | undefined;
-  #iterator: AsyncIterator<T> | undefined;
-  /** The last read asked for, and how many reads have not settled. */
+  /** The last read asked for, and how many reads wait for the one before. */
   #reading: Promise<unknown> = Promise.resolve();
-  #reads = 0;
+  #queued = 0;
   #leftover: Promise<IteratorResult<T>> | undefined;
   #failure: PipelineFailure | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -107,22 +112,50 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
    * pipeline is stopped.
    */
   get readable(): ReadableStream<T> {
+    this.#readable ??= new ReadableStream<T>({
+      pull: async (controller) => {
+        try {
+          const result = await this.#next();
+          if (!result.done) controller.enqueue(result.value);
+          else if (this.#stopped()) controller.error(STOPPED);
+          else controller.close();
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      cancel: () => this.stop(),
+    }, { highWaterMark: 0 });
     this.start();
-    return this.#readable!;
+    return this.#readable;
   }
 
   /** Starts the stages (at once, or with the first read). Idempotent. */
   start(): void {
-    if (this.#readable !== undefined) return;
+    if (this.#reader !== undefined) return;
     this.#started = performance.now();
     const signal = this.#controller.signal;
     let stream = source(this.#plan.source) as ReadableStream<unknown>;
     for (const step of this.#plan.steps) {
+      if (step.kind === "sink") {
+        // The sink is the pipeline's reader: it reads the last stage ahead
+        // by bufferSize items, and a read takes one with a single promise.
+        if (!BufferedReader.canRead(stream)) stream = stream.pipeThrough(prefetch(1, { signal }));
+        const reader = new BufferedReader(stream, step.bufferSize, {
+          ended: () => this.#end(),
+          failed: (error) => {
+            this.#end();
+            if (error === STOPPED) return DONE;
+            throw this.#failed(error);
+          },
+        });
+        this.#reader = reader;
+        this.#stages.push({ step, stats: () => reader.stats(step.name), limit: 0 });
+        continue;
+      }
       const running = this.#running(step, signal);
-      this.#stages.push(running);
+      this.#stages.push({ step, stats: () => running.stage.stats(), limit: running.limit });
       stream = stream.pipeThrough(running.stage);
     }
-    this.#readable = stream as ReadableStream<T>;
     const { reportStatsInterval, onStats } = this.#plan;
     if (reportStatsInterval !== undefined && reportStatsInterval !== Infinity && onStats) {
       this.#timer = setInterval(() => onStats(this.stats()), reportStatsInterval);
@@ -138,6 +171,8 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
    */
   stop(): Promise<void> {
     if (!this.#controller.signal.aborted) this.#controller.abort(STOPPED);
+    // What the sink read ahead is dropped.
+    void this.#reader?.return(STOPPED);
     this.#end();
     return this.#closing!;
   }
@@ -196,7 +231,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
       elapsedMs: this.#started === undefined ? 0 : now - this.#started,
       done: this.#ended !== undefined,
       // Each stage's own statistics (see StageStats), and its kind.
-      stages: this.#stages.map((s) => ({ ...s.stage.stats(), kind: s.step.kind })),
+      stages: this.#stages.map((s) => ({ ...s.stats(), kind: s.step.kind })),
       pools: [...this.#poolsUsed].map((pool) => pool.stats()),
     };
   }
@@ -221,54 +256,43 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     return this.stop();
   }
 
-  // Reads the next item; one read at a time, whoever asks: a read waits
-  // for the one before. A read with none before it (a `for await`) reads
-  // the stream at once, with one promise of its own.
+  // Reads the next item; one read at a time, whoever asks. A read with none
+  // pending or queued before it (a `for await`) is the sink's own read: no
+  // promise besides its one (none made when an item is waiting); a read
+  // while another is pending waits for it.
   #next(): Promise<IteratorResult<T>> {
-    const read = this.#reads === 0
-      ? this.#read()
-      : this.#reading.then(this.#reread, this.#reread) as Promise<IteratorResult<T>>;
-    this.#reads++;
+    if (this.#queued === 0 && !(this.#reader?.waiting ?? false)) {
+      const read = this.#read();
+      this.#reading = read;
+      return read;
+    }
+    this.#queued++;
+    const after = () => {
+      this.#queued--;
+      return this.#read();
+    };
+    const read = this.#reading.then(after, after);
     this.#reading = read;
     return read;
   }
 
-  // The handlers are made once (typed `unknown`, so that a Pipeline<T>
-  // stays assignable as its items' type allows).
-  readonly #reread = (): Promise<IteratorResult<unknown>> => this.#read();
-
   #read(): Promise<IteratorResult<T>> {
-    if (this.#controller.signal.aborted && this.#failure === undefined) {
-      this.#reads--;
-      return Promise.resolve({ done: true, value: undefined });
-    }
-    let next;
-    try {
-      this.#iterator ??= this.readable.values();
-      next = this.#iterator.next();
-    } catch (error) {
-      next = Promise.reject(error);
-    }
-    return next.then(this.#readOk, this.#readFailed) as Promise<IteratorResult<T>>;
+    if (this.#stopped()) return Promise.resolve(DONE);
+    this.start();
+    return this.#reader!.next() as Promise<IteratorResult<T>>;
   }
 
-  readonly #readOk = (result: IteratorResult<unknown>): IteratorResult<unknown> => {
-    this.#reads--;
-    if (result.done) this.#end();
-    return result;
-  };
+  // Stopped by stop() (not by a failure).
+  #stopped(): boolean {
+    return this.#controller.signal.aborted && this.#failure === undefined;
+  }
 
-  readonly #readFailed = (error: unknown): IteratorResult<unknown> => {
-    this.#reads--;
-    this.#end();
-    if (error === STOPPED) return { done: true, value: undefined };
-    throw this.#failed(error);
-  };
-
-  // A step's stage, watched through its hooks: the trace sees its tasks,
-  // and the pipeline its failures and its end. The stage meters itself.
-  #running(step: Step, signal: AbortSignal): Running {
-    const last = step.kind === "sink";
+  // A step's stage (any but the sink), watched through its hooks: the trace
+  // sees its tasks, and the pipeline its failures. The stage meters itself.
+  #running(
+    step: Step,
+    signal: AbortSignal,
+  ): { stage: StageStream<unknown, unknown>; limit: number } {
     const limit = step.kind === "pipe" ? step.maxFailures ?? this.#plan.maxFailures : 0;
     const { name } = step;
     const executor = step.kind !== "pipe" || !isKernel(step.op)
@@ -277,11 +301,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
       ? this.#pools.pool(step.executor)
       : step.executor;
     if (executor !== "main") this.#poolsUsed.add(executor);
-    const hooks: StageHooks = {
-      ended: () => {
-        if (last) this.#end();
-      },
-    };
+    const hooks: StageHooks = {};
     if (step.kind === "pipe") {
       const trace = this.#plan.trace;
       if (trace !== undefined) {
@@ -300,8 +320,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
         stage = unbatch(options) as StageStream<unknown, unknown>;
         break;
       case "sink":
-        stage = prefetch(step.bufferSize, options);
-        break;
+        throw new Error("unreachable: the sink is the pipeline's reader");
       case "pipe": {
         const policy = {
           ...options,
@@ -322,7 +341,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
         });
       }
     }
-    return { step, stage, limit };
+    return { stage, limit };
   }
 
   // What a read that failed throws: a stage that failed more than its

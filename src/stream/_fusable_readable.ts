@@ -48,6 +48,25 @@ export class FusableReadable<T> extends ReadableStream<T> {
     this.#producer = producer;
   }
 
+  /**
+   * Links `inlet` straight to a fusable readable's producer, locking the
+   * stream (the reader it holds is returned, for the consumer to release).
+   * Undefined when `readable` cannot fuse (another kind of stream, locked,
+   * or holding chunks already).
+   */
+  static connect<U>(
+    readable: ReadableStream<U>,
+    inlet: Inlet<U>,
+  ): { outlet: Outlet<U>; reader: ReadableStreamDefaultReader<U> } | undefined {
+    if (!(readable instanceof FusableReadable)) return undefined;
+    const fusable = readable as FusableReadable<U>;
+    if (fusable.locked || !fusable.#producer.canFuse()) return undefined;
+    const reader = fusable.getReader();
+    const outlet = fusable.#producer.fuse();
+    outlet.connect(inlet);
+    return { outlet, reader };
+  }
+
   override pipeThrough<U>(
     transform: ReadableWritablePair<U, T>,
     options?: StreamPipeOptions,
