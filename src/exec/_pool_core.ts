@@ -3,6 +3,7 @@
 // aborts, and the replacement of workers that die. What a worker is (a Web
 // Worker, a child process) is behind a Link.
 
+import { setImmediate } from "node:timers";
 import { type Hooked, SPREAD } from "../_internal/hooks.ts";
 import { checkOptions } from "../_internal/options.ts";
 import type { StageStream } from "../stream/types.ts";
@@ -20,6 +21,12 @@ import { WorkerCrashError } from "./worker_crash_error.ts";
 const BATCH_MS = 2;
 // How many batches per worker a `map()` stage keeps in flight by default.
 const IN_FLIGHT_BATCHES = 4;
+// How many batches a worker holds at once: one running, the next waiting.
+const WORKER_BATCHES = 2;
+// About how long a batch takes to reach a worker and its results to come
+// back, besides running: a batch shorter than that gains nothing from
+// waiting in a busy worker, which is idle again before it would arrive.
+const ROUND_TRIP_MS = 0.1;
 
 interface Slot {
   readonly id: number;
@@ -52,17 +59,13 @@ export class PoolCore {
   readonly #broken = new Map<string, unknown>();
   /** Links stopping, awaited by close(). */
   readonly #dying = new Set<Promise<void>>();
-  /** What `map()` stages use of this pool. */
-  readonly #port: PoolLike = {
-    waitForRoom: (signal) => this.#waitForRoom(signal),
-    submit: (k, input, how) => this.#submit(k, input, how),
-    abort: (task, reason) => this.#abort(task, reason),
-    wanted: (key) => IN_FLIGHT_BATCHES * this.#size * this.#batchByTime(key),
-    workers: () => this.#size,
-  };
   #roomWaiters: (() => void)[] = [];
   #scheduled = false;
+  /** A dispatch at the end of this turn of the event loop is due. */
+  #flushing = false;
   #nextTask = 0;
+  /** Tasks submitted and not settled: queued, or held by a worker. */
+  #open = 0;
   #nextWorker = 0;
   #tasksDone = 0;
   #crashes = 0;
@@ -129,7 +132,17 @@ export class PoolCore {
       spread,
       adaptive: rest.concurrency === undefined,
     };
-    return poolStage(this.#port, k, call, {
+    // The most tasks the stage keeps in the pool; the pool decides (no
+    // bound of the stage's own) unless it was given a number.
+    const cap = typeof rest.concurrency === "number" ? rest.concurrency : Infinity;
+    const port: PoolLike = {
+      waitForRoom: (signal) => this.#waitForRoom(signal),
+      submit: (k, input, how) => this.#submit(k, input, how, cap),
+      abort: (task, reason) => this.#abort(task, reason),
+      wanted: (key) => IN_FLIGHT_BATCHES * this.#size * this.#batchByTime(key),
+      workers: () => this.#size,
+    };
+    return poolStage(port, k, call, {
       ...rest,
       concurrency: rest.concurrency ?? IN_FLIGHT_BATCHES * this.#size * this.#maxBatch,
       name: rest.name ?? k.exportName,
@@ -194,9 +207,10 @@ export class PoolCore {
 
   /**
    * Queues a task (the caller checked its arguments and made room). `signal`
-   * aborts this task; `group` collects tasks that a stream aborts together.
+   * aborts this task; `group` collects tasks that a stream aborts together;
+   * `cap`: the most tasks its stage keeps in the pool (0: a lone call).
    */
-  #submit(k: Kernel, input: unknown, how: Submission): Promise<unknown> {
+  #submit(k: Kernel, input: unknown, how: Submission, cap = 0): Promise<unknown> {
     const { transfer, retries, spread, signal } = how;
     if (this.#closed) return Promise.reject(this.#closedError());
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -207,6 +221,7 @@ export class PoolCore {
         input,
         transfer,
         spread,
+        cap,
         retries,
         holder: undefined,
         settled: false,
@@ -215,6 +230,7 @@ export class PoolCore {
         release: undefined,
       };
       task.release = bindAbort(task, how, (t, reason) => this.#abort(t, reason));
+      this.#open++;
       this.#queue.push(task);
       this.#schedule();
     });
@@ -300,28 +316,39 @@ export class PoolCore {
     if (slot.modules !== undefined) { for (const m of slot.modules) this.#loaded.add(m); }
     slot.batches--;
     slot.busyMs += message.busy;
-    const failed = message.errors.length > 0 ? new Map(message.errors) : undefined;
+    const { ids } = message;
+    const tasks: (Task | undefined)[] = new Array(ids.length);
     let kernel: Kernel | undefined;
-    for (let i = 0; i < message.ids.length; i++) {
-      const task = slot.held.get(message.ids[i]!);
+    for (let i = 0; i < ids.length; i++) {
+      const task = slot.held.get(ids[i]!);
       if (task === undefined) {
-        slot.link.forget(message.ids[i]!);
+        slot.link.forget(ids[i]!);
         continue;
       }
+      tasks[i] = task;
       kernel = task.kernel;
       slot.held.delete(task.id);
-      slot.tasksDone++;
-      this.#tasksDone++;
-      if (failed?.has(i)) this.#settle(task, failed.get(i), false);
-      else this.#settle(task, message.values[i], true);
     }
     if (kernel !== undefined) {
       this.#loaded.add(kernel.module);
       // A running average of the kernel's time per item sizes its batches.
       const key = kernel.module + "#" + kernel.exportName;
-      const ms = message.busy / message.ids.length;
+      const ms = message.busy / ids.length;
       const before = this.#taskMs.get(key);
       this.#taskMs.set(key, before === undefined ? ms : before * 0.8 + ms * 0.2);
+    }
+    // The worker has room again: what waits goes now, while it may still
+    // be busy with its next batch (a message to a busy worker is cheap, one
+    // to an idle worker wakes it), before the results here make work.
+    this.#dispatch();
+    const failed = message.errors.length > 0 ? new Map(message.errors) : undefined;
+    for (let i = 0; i < ids.length; i++) {
+      const task = tasks[i];
+      if (task === undefined) continue;
+      slot.tasksDone++;
+      this.#tasksDone++;
+      if (failed?.has(i)) this.#settle(task, failed.get(i), false);
+      else this.#settle(task, message.values[i], true);
     }
     this.#schedule();
   }
@@ -337,7 +364,19 @@ export class PoolCore {
     });
   }
 
-  #dispatch(): void {
+  // Dispatches again once this turn of the event loop is over.
+  #flushSoon(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    setImmediate(() => {
+      this.#flushing = false;
+      this.#dispatch(true);
+    });
+  }
+
+  // `ended`: this turn of the event loop is over, so no task joins the
+  // queue's fragment of a batch before the next (see below).
+  #dispatch(ended = false): void {
     while (this.#queue.size > 0 && !this.#closed) {
       const first = this.#queue.peek()!;
       const module = first.kernel.module;
@@ -354,14 +393,22 @@ export class PoolCore {
         }
         break;
       }
+      const limit = this.#batchLimit(first);
+      // A fragment of a batch waits: a stream submits its items one by one,
+      // and the rest of a burst comes later in the same turn. A busy worker
+      // takes only a whole batch (it asks again when done); an idle one
+      // takes what gathered by the end of the turn.
+      if (this.#fragment(first, limit)) {
+        if (slot.batches > 0) break;
+        if (!ended) {
+          this.#flushSoon();
+          break;
+        }
+      }
       const batch: Task[] = [];
-      const limit = this.#batchLimit(first.kernel);
       while (batch.length < limit) {
         const task = this.#queue.peek();
-        if (
-          task === undefined || task.kernel.module !== module ||
-          task.kernel.exportName !== first.kernel.exportName || task.spread !== first.spread
-        ) break;
+        if (task === undefined || !sameCall(task, first)) break;
         batch.push(this.#queue.shift()!);
       }
       this.#send(slot, batch);
@@ -411,16 +458,38 @@ export class PoolCore {
       }
       s ??= this.#trySpawn(i);
       if (s === undefined) continue;
-      if (s.batches < 2 && (best === undefined || s.held.size < best.held.size)) best = s;
+      if (s.batches >= WORKER_BATCHES) continue;
+      if (
+        best === undefined || s.held.size < best.held.size ||
+        (s.held.size === best.held.size && s.batches < best.batches)
+      ) best = s;
     }
     return best;
   }
 
-  // Enough items to keep a worker busy for about BATCH_MS, spread over the
-  // workers, and one at a time for a kernel not yet timed.
-  #batchLimit(k: Kernel): number {
-    const share = Math.ceil(this.#queue.size / this.#size);
-    return Math.max(1, Math.min(this.#batchByTime(k.module + "#" + k.exportName), share));
+  // Enough items to keep a worker busy for about BATCH_MS, and one at a
+  // time for a kernel not yet timed; at most each worker's share of the
+  // tasks that may be in the pool: as many as the first task's stage keeps
+  // there (not the few it holds at a given moment: that number falls and
+  // rises as results wait for their turn and new items come in), or for
+  // lone calls, those the pool holds. A share goes in two batches when
+  // each keeps the worker busy longer than a round trip (the worker runs
+  // one while the other travels), else in one: fewer messages, and each
+  // message to an idle worker has to wake it.
+  #batchLimit(first: Task): number {
+    const key = first.kernel.module + "#" + first.kernel.exportName;
+    const byTime = this.#batchByTime(key);
+    const share = Math.ceil((first.cap > 0 ? first.cap : this.#open) / this.#size);
+    if (share >= byTime) return byTime;
+    const half = Math.ceil(share / WORKER_BATCHES);
+    return half * (this.#taskMs.get(key) ?? 0) >= ROUND_TRIP_MS ? half : Math.max(1, share);
+  }
+
+  // Whether the queue's run of tasks like `first` is shorter than `limit`
+  // (a run that another kernel's task ends is whole).
+  #fragment(first: Task, limit: number): boolean {
+    if (this.#queue.size >= limit) return false;
+    return this.#queue.every((task) => sameCall(task, first));
   }
 
   // How many items of a kernel keep a worker busy for about BATCH_MS (one
@@ -547,6 +616,7 @@ export class PoolCore {
   #settle(task: Task, outcome: unknown, ok: boolean): void {
     if (task.settled) return;
     task.settled = true;
+    this.#open--;
     task.release?.();
     if (ok) task.resolve(outcome);
     else task.reject(outcome);
@@ -562,4 +632,10 @@ export class PoolCore {
     this.#queue.unshift(tasks);
     this.#schedule();
   }
+}
+
+// Whether two tasks can travel in one batch.
+function sameCall(a: Task, b: Task): boolean {
+  return a.kernel.module === b.kernel.module && a.kernel.exportName === b.kernel.exportName &&
+    a.spread === b.spread;
 }

@@ -11,6 +11,8 @@ export interface Task {
   readonly transfer: readonly Transferable[];
   /** The input is the list of the kernel's arguments (spread in the worker). */
   readonly spread: boolean;
+  /** The most tasks its stage keeps in the pool (Infinity: no bound of its own; 0: a lone call). */
+  readonly cap: number;
   retries: number;
   /** The worker holding it, while one does. */
   holder: unknown;
@@ -50,6 +52,15 @@ export class TaskQueue {
   peek(): Task | undefined {
     while (this.#head < this.#items.length && this.#items[this.#head] === undefined) this.#head++;
     return this.#items[this.#head];
+  }
+
+  /** Whether every waiting task passes `test`. */
+  every(test: (task: Task) => boolean): boolean {
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const task = this.#items[i];
+      if (task !== undefined && !test(task)) return false;
+    }
+    return true;
   }
 
   /** Takes the task at the front. */

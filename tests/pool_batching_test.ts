@@ -1,0 +1,171 @@
+// How the pool engine batches a stream's items, with workers that are stand-ins
+// (links that record each batch and answer it in a later macrotask, reporting
+// the kernel's time as the test says): nothing here depends on how fast the
+// machine is.
+
+import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
+import { kernel, source } from "../mod.ts";
+import type { Link, LinkEvents, LinkFactory } from "../src/exec/_link.ts";
+import { PoolCore } from "../src/exec/_pool_core.ts";
+import type { RunMessage } from "../src/exec/_protocol.ts";
+
+const inc = kernel<(x: number) => number>(
+  new URL("./fixtures/kernels.ts", import.meta.url),
+  "square",
+);
+
+/** Stand-in workers: each batch is recorded, and answered in its turn. */
+class FakeWorkers implements LinkFactory {
+  readonly kind = "FakePool";
+  readonly eager = true;
+  readonly preloads = false;
+  /** Every batch sent, in order: its worker and its inputs. */
+  readonly batches: { worker: number; inputs: unknown[] }[] = [];
+  readonly #workers = new Map<number, { events: LinkEvents; held: RunMessage[] }>();
+  readonly #waiting: { count: number; resolve: () => void }[] = [];
+
+  /**
+   * `msPerItem`: the kernel's time the workers report. `auto`: a worker
+   * answers each batch in a later macrotask, in order; else the test does.
+   */
+  constructor(readonly msPerItem: number, readonly auto = true) {}
+
+  spawn(_pool: string, id: number, _modules: readonly string[], events: LinkEvents): Link {
+    const worker = { events, held: [] as RunMessage[] };
+    this.#workers.set(id, worker);
+    return {
+      send: (message) => {
+        this.batches.push({ worker: id, inputs: message.inputs });
+        worker.held.push(message);
+        for (const w of this.#waiting.filter((w) => this.batches.length >= w.count)) {
+          this.#waiting.splice(this.#waiting.indexOf(w), 1);
+          w.resolve();
+        }
+        if (this.auto) setImmediate(() => this.answer(id));
+      },
+      check: () => {},
+      running: () => -1,
+      withdraw: () => true,
+      forget: () => {},
+      kill: () => Promise.resolve(),
+    };
+  }
+
+  /** Resolves once `count` batches were sent in all. */
+  sent(count: number): Promise<void> {
+    if (this.batches.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push({ count, resolve }));
+  }
+
+  /** Worker `id` answers the oldest batch it holds. */
+  answer(id: number): void {
+    const worker = this.#workers.get(id)!;
+    const message = worker.held.shift()!;
+    worker.events.done({
+      type: "done",
+      ids: message.ids,
+      values: message.inputs.map((x) => (x as number) + 1),
+      errors: [],
+      busy: this.msPerItem * message.ids.length,
+    });
+  }
+
+  /** The sizes of the batches sent, in order. */
+  sizes(): number[] {
+    return this.batches.map((b) => b.inputs.length);
+  }
+}
+
+function* range(n: number): Generator<number> {
+  for (let i = 0; i < n; i++) yield i;
+}
+
+/** Runs `n` items through `pool.map(inc, options)` and checks the results. */
+async function stream(
+  pool: PoolCore,
+  n: number,
+  options?: { concurrency: number },
+): Promise<void> {
+  let i = 0;
+  for await (const x of source(range(n)).pipeThrough(pool.map(inc, options))) {
+    assert.equal(x, i + 1);
+    i++;
+  }
+  assert.equal(i, n);
+}
+
+Deno.test("with concurrency 64 on 2 workers, a trivial kernel's items travel 32 to a batch", async () => {
+  const workers = new FakeWorkers(0.0002);
+  const pool = new PoolCore(workers, { size: 2 });
+  try {
+    await stream(pool, 3200, { concurrency: 64 });
+  } finally {
+    await pool.close();
+  }
+  const sizes = workers.sizes();
+  // Each worker's share of the 64 in one batch; none bigger, and no
+  // fragments once the kernel's time is known (the first batches carry
+  // one item each, until the first answer).
+  assert.ok(sizes.every((n) => n <= 32), `sizes ${sizes}`);
+  const known = sizes.slice(sizes.findIndex((n) => n > 1));
+  assert.deepEqual(known.slice(0, -2).filter((n) => n !== 32), [], `sizes ${known}`);
+  assert.equal(sizes.reduce((a, b) => a + b), 3200);
+});
+
+Deno.test("with concurrency 16 and a kernel of 0.05 ms, each worker's share goes in two batches", async () => {
+  const workers = new FakeWorkers(0.05);
+  const pool = new PoolCore(workers, { size: 2 });
+  try {
+    await stream(pool, 800, { concurrency: 16 });
+  } finally {
+    await pool.close();
+  }
+  // 4 items (0.2 ms) per batch: a worker runs one while the next travels.
+  const known = workers.sizes().slice(workers.sizes().findIndex((n) => n > 1));
+  assert.ok(known.every((n) => n <= 4), `sizes ${known}`);
+  assert.deepEqual(known.slice(0, -2).filter((n) => n !== 4), [], `sizes ${known}`);
+});
+
+Deno.test("with the default options, a trivial kernel's items travel maxBatch to a batch", async () => {
+  const workers = new FakeWorkers(0.0002);
+  const pool = new PoolCore(workers, { size: 2, maxBatch: 64 });
+  try {
+    await stream(pool, 6400);
+  } finally {
+    await pool.close();
+  }
+  const sizes = workers.sizes();
+  // While its time is unknown the kernel goes one item at a time, and then
+  // in batches of 64: the items that trickle in while the workers are busy
+  // wait for a whole batch instead of leaving in fragments.
+  const known = sizes.slice(sizes.findIndex((n) => n > 1));
+  assert.deepEqual(known.slice(0, -2).filter((n) => n !== 64), [], `sizes ${known}`);
+});
+
+Deno.test("a worker that finishes a batch gets the next one before the results are handed out", async () => {
+  const workers = new FakeWorkers(0, false);
+  const pool = new PoolCore(workers, { size: 1, maxBatch: 4 });
+  try {
+    // The kernel's time becomes known (0 ms): batches of maxBatch from now on.
+    const first = pool.run(inc, 0);
+    await workers.sent(1);
+    workers.answer(0);
+    assert.equal(await first, 1);
+    const settled: number[] = [];
+    const runs = Array.from(range(12), (i) => pool.run(inc, i).then((x) => settled.push(x)));
+    await workers.sent(3);
+    // Two batches held by the worker, the third waiting.
+    assert.deepEqual(workers.sizes(), [1, 4, 4]);
+    const before = workers.batches.length;
+    workers.answer(0);
+    assert.equal(workers.batches.length, before + 1, "the third batch left with the answer");
+    assert.deepEqual(settled, []);
+    workers.answer(0);
+    workers.answer(0);
+    await Promise.all(runs);
+    assert.deepEqual(settled, Array.from(range(12), (i) => i + 1));
+  } finally {
+    await pool.close();
+  }
+});
