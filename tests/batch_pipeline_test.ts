@@ -108,6 +108,34 @@ Deno.test("prefetch: 3 runs 4 batches at once", async () => {
   assert.equal(most, 4);
 });
 
+Deno.test("prefetch: 2 runs the in-batch kernels of two batches at once on a pool of 2 workers", async () => {
+  const fixtures = new URL("./fixtures/batch_kernels.ts", import.meta.url);
+  class Meeting extends Batch<number> {
+    out: unknown[] = [];
+    first(): number[][] {
+      return [[this.indices[0]!]];
+    }
+    keep(results: unknown[]): this {
+      this.out = results;
+      return this;
+    }
+    // One kernel call per batch: it waits inside until two calls have been
+    // inside at once (or the gauge's patience runs out, then it leaves).
+    @action
+    @inbatchParallel({ init: "first", post: "keep", target: "workers" })
+    meet(_item: number, _cells: Int32Array, _ms: number, _until: number): Kernel {
+      return kernel(fixtures, "inside");
+    }
+  }
+  await using pool = new WorkerPool({ size: 2 });
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  const run = new Dataset(8, Meeting).p.meet(cells, 0, 2).genBatch(2, { prefetch: 2, pool });
+  const batches = await Array.fromAsync(run);
+  assert.deepEqual(batches.map((b) => b.out), [[0], [2], [4], [6]]);
+  assert.equal(cells[1], 2, "two batches' kernels were inside at once");
+  assert.equal(cells[0], 0);
+});
+
 Deno.test("a locked action runs for one batch at a time, and a throw releases the lock", async () => {
   let inside = 0, most = 0, sharedInside = 0, sharedMost = 0;
   class Locked extends Batch<number> {
