@@ -56,7 +56,9 @@ export class Tuner {
   #done = 0;
   #pushed = 0;
   #check = 1;
-  // A growth on trial: the limit and the rate before it (0: none).
+  // A growth on trial: the limit before it (0: none) and the rate it must
+  // reach; the next growth's factor; windows to wait before the next try,
+  // and the wait after the next failed one.
   #prior = 0;
   #wanted = 0;
   #step = 2;
