@@ -75,7 +75,7 @@ Deno.test("cli reports all three mistakes of a spec with their lines, exits 2 an
       ]);
       assert.match(
         reported[0]!,
-        /stages\[0\]\.concurrency is -2 \(expected a positive integer or \.inf\)/,
+        /stages\[0\]\.concurrency is -2 \(expected a positive integer, \.inf or "auto"\)/,
       );
       assert.match(reported[1]!, /no export "enrichh" \(did you mean "enrich"\?\)/);
       assert.match(
