@@ -45,7 +45,15 @@ export async function runBatch(
     if (i > 0) hooks.running(ids[i]!, false);
     if (hooks.withdrawn(ids[i]!)) continue;
     try {
-      let value = message.spread ? fn(...(inputs[i] as unknown[])) : fn(inputs[i]);
+      // Through Reflect.apply: V8's mid-tier compiler (Maglev) would inline
+      // a small kernel into this loop, and the kernel's own loops then run
+      // there, several times slower than in its own optimized code, for as
+      // long as the worker lives (a ~40 µs kernel took ~160 µs an item).
+      let value = Reflect.apply(
+        fn,
+        undefined,
+        message.spread ? [...(inputs[i] as unknown[])] : [inputs[i]],
+      );
       if (value instanceof Promise) value = await value;
       if (isTransfer(value)) {
         transfer.push(...value.list);
