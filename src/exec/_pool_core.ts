@@ -59,6 +59,8 @@ export class PoolCore {
   readonly #broken = new Map<string, unknown>();
   /** Links stopping, awaited by close(). */
   readonly #dying = new Set<Promise<void>>();
+  /** `#abort`, as the callback that aborts a task. */
+  readonly #abortTask = (task: Task, reason: unknown): void => this.#abort(task, reason);
   #roomWaiters: (() => void)[] = [];
   #scheduled = false;
   /** A dispatch at the end of this turn of the event loop is due. */
@@ -229,7 +231,7 @@ export class PoolCore {
         reject,
         release: undefined,
       };
-      task.release = bindAbort(task, how, (t, reason) => this.#abort(t, reason));
+      task.release = bindAbort(task, how, this.#abortTask);
       this.#open++;
       this.#queue.push(task);
       this.#schedule();
