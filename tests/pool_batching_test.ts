@@ -22,17 +22,21 @@ class FakeWorkers implements LinkFactory {
   readonly preloads = false;
   /** Every batch sent, in order: its worker and its inputs. */
   readonly batches: { worker: number; inputs: unknown[] }[] = [];
-  readonly #workers = new Map<number, { events: LinkEvents; held: RunMessage[] }>();
+  readonly #workers = new Map<
+    number,
+    { events: LinkEvents; held: RunMessage[]; loaded: boolean }
+  >();
   readonly #waiting: { count: number; resolve: () => void }[] = [];
 
   /**
    * `msPerItem`: the kernel's time the workers report. `auto`: a worker
    * answers each batch in a later macrotask, in order; else the test does.
+   * `loadMs`: how long loading the kernel's module takes (each worker's first batch).
    */
-  constructor(readonly msPerItem: number, readonly auto = true) {}
+  constructor(readonly msPerItem: number, readonly auto = true, readonly loadMs = 0) {}
 
   spawn(_pool: string, id: number, _modules: readonly string[], events: LinkEvents): Link {
-    const worker = { events, held: [] as RunMessage[] };
+    const worker = { events, held: [] as RunMessage[], loaded: false };
     this.#workers.set(id, worker);
     return {
       send: (message) => {
@@ -62,12 +66,15 @@ class FakeWorkers implements LinkFactory {
   answer(id: number): void {
     const worker = this.#workers.get(id)!;
     const message = worker.held.shift()!;
+    const load = worker.loaded ? 0 : this.loadMs;
+    worker.loaded = true;
     worker.events.done({
       type: "done",
       ids: message.ids,
       values: message.inputs.map((x) => (x as number) + 1),
       errors: [],
-      busy: this.msPerItem * message.ids.length,
+      busy: load + this.msPerItem * message.ids.length,
+      load,
     });
   }
 
@@ -168,4 +175,21 @@ Deno.test("a worker that finishes a batch gets the next one before the results a
   } finally {
     await pool.close();
   }
+});
+
+Deno.test("the time a worker takes to load the kernel's module does not shrink its batches", async () => {
+  // 50 ms to load the module, then 0.2 µs an item: counted as the kernel's
+  // time, the load would size batches at one item for dozens of batches.
+  const workers = new FakeWorkers(0.0002, true, 50);
+  const pool = new PoolCore(workers, { size: 1, maxBatch: 64 });
+  try {
+    await stream(pool, 640);
+  } finally {
+    await pool.close();
+  }
+  const sizes = workers.sizes();
+  // One item while the kernel's time is unknown (the worker holds two
+  // batches), then whole batches.
+  assert.deepEqual(sizes.slice(0, 2), [1, 1]);
+  assert.deepEqual(sizes.slice(2, -1).filter((n) => n !== 64), [], `sizes ${sizes}`);
 });

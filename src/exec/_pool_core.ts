@@ -333,9 +333,10 @@ export class PoolCore {
     }
     if (kernel !== undefined) {
       this.#loaded.add(kernel.module);
-      // A running average of the kernel's time per item sizes its batches.
+      // A running average of the kernel's time per item sizes its batches
+      // (loading its module is not part of it).
       const key = kernel.module + "#" + kernel.exportName;
-      const ms = message.busy / ids.length;
+      const ms = (message.busy - message.load) / ids.length;
       const before = this.#taskMs.get(key);
       this.#taskMs.set(key, before === undefined ? ms : before * 0.8 + ms * 0.2);
     }

@@ -26,7 +26,10 @@ export interface DoneMessage {
   ids: number[];
   values: unknown[];
   errors: [number, unknown][];
+  /** How long the batch kept the worker busy (ms). */
   busy: number;
+  /** Of that, how long loading the kernel's module took (ms): 0 once it is loaded. */
+  load: number;
 }
 
 /** Worker to pool: the worker is dying (an uncaught error, or close()). */

@@ -37,6 +37,7 @@ export async function runBatch(
     loadError = error;
   }
   hooks.loaded();
+  const load = performance.now() - started;
   for (let i = 0; i < ids.length && !hooks.dying(); i++) {
     if (fn === undefined) {
       errors.push([i, loadError]);
@@ -66,7 +67,7 @@ export async function runBatch(
   }
   if (hooks.dying()) return undefined;
   return {
-    done: { type: "done", ids, values, errors, busy: performance.now() - started },
+    done: { type: "done", ids, values, errors, busy: performance.now() - started, load },
     transfer,
   };
 }
