@@ -140,7 +140,7 @@ export class PoolCore {
     const port: PoolLike = {
       waitForRoom: (signal) => this.#waitForRoom(signal),
       submit: (k, input, how) => this.#submit(k, input, how, cap),
-      abort: (task, reason) => this.#abort(task, reason),
+      abort: this.#abortTask,
       wanted: (key) => IN_FLIGHT_BATCHES * this.#size * this.#batchByTime(key),
       workers: () => this.#size,
     };
