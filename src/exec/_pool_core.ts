@@ -39,6 +39,8 @@ interface Slot {
   tasksDone: number;
   busyMs: number;
   alive: boolean;
+  /** When its running batch started, as seen here (a done message, or a send to an idle worker). */
+  since: number;
 }
 
 /** A pool's engine; the public classes forward to it. */
@@ -276,6 +278,7 @@ export class PoolCore {
       tasksDone: 0,
       busyMs: 0,
       alive: true,
+      since: 0,
     };
     slot.link = this.#factory.spawn(this.#name, id, [...(modules ?? [])], {
       done: (message) => this.#done(slot, message),
@@ -317,6 +320,7 @@ export class PoolCore {
     if (!slot.alive) return;
     if (slot.modules !== undefined) { for (const m of slot.modules) this.#loaded.add(m); }
     slot.batches--;
+    slot.since = performance.now();
     slot.busyMs += message.busy;
     const { ids } = message;
     const tasks: (Task | undefined)[] = new Array(ids.length);
@@ -464,7 +468,8 @@ export class PoolCore {
       if (s.batches >= WORKER_BATCHES) continue;
       if (
         best === undefined || s.held.size < best.held.size ||
-        (s.held.size === best.held.size && s.batches < best.batches)
+        (s.held.size === best.held.size &&
+          (s.batches < best.batches || (s.batches === best.batches && s.since < best.since)))
       ) best = s;
     }
     return best;
@@ -533,6 +538,7 @@ export class PoolCore {
       }
       return;
     }
+    if (slot.batches === 0) slot.since = performance.now();
     slot.batches++;
     for (const task of batch) {
       task.holder = slot;
