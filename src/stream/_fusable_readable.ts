@@ -1,10 +1,20 @@
 // A ReadableStream that fuses with conveyor stages: `pipeThrough` into a
 // conveyor stage (whose writable is a FusableWritable) links the two
-// directly, and async iteration reads from the producer without a reader.
+// directly, and async iteration reads from the producer without a reader
+// (a BufferedReader that reads nothing ahead).
 // Anything else (options to pipeThrough, a foreign transform, a stream that
 // already holds chunks) takes the standard path.
 
 import type { Inlet, Outlet } from "./_port.ts";
+import { BufferedReader, type ReaderEnds } from "./buffered_reader.ts";
+
+// A plain iterator's ends: a failure is thrown as it is.
+const PASS: ReaderEnds<never> = {
+  ended: () => {},
+  failed: (reason) => {
+    throw reason;
+  },
+};
 
 /** The producing side behind a fusable readable. */
 export interface Producer<T> {
@@ -95,99 +105,13 @@ export class FusableReadable<T> extends ReadableStream<T> {
     if (this.locked || options?.preventCancel || !this.#producer.canFuse()) {
       return super.values(options);
     }
-    const reader = this.getReader();
-    const outlet = this.#producer.fuse();
-    const iterator = new DirectIterator<T>(outlet, reader);
-    outlet.connect(iterator);
-    return iterator as unknown as AsyncIterableIterator<T>;
+    // Iteration straight from the producer: one promise per chunk, no reader.
+    return new BufferedReader<T>(this, 0, PASS) as unknown as AsyncIterableIterator<T>;
   }
 
   override [Symbol.asyncIterator](
     options?: ReadableStreamIteratorOptions,
   ): AsyncIterableIterator<T> {
     return this.values(options);
-  }
-}
-
-type Waiter<T> = {
-  resolve: (result: IteratorResult<T, undefined>) => void;
-  reject: (reason: unknown) => void;
-};
-
-/** Async iteration straight from a producer: one promise per chunk, no reader. */
-class DirectIterator<T> implements Inlet<T>, AsyncIterator<T, undefined> {
-  #outlet: Outlet<T>;
-  #reader: ReadableStreamDefaultReader<T> | undefined;
-  #waiter: Waiter<T> | undefined;
-  #state: "open" | "closed" | "errored" = "open";
-  #error: unknown;
-
-  constructor(outlet: Outlet<T>, reader: ReadableStreamDefaultReader<T>) {
-    this.#outlet = outlet;
-    this.#reader = reader;
-  }
-
-  ready(): boolean {
-    return this.#waiter !== undefined;
-  }
-
-  push(value: T): void {
-    const waiter = this.#waiter!;
-    this.#waiter = undefined;
-    waiter.resolve({ value, done: false });
-  }
-
-  close(): void {
-    this.#state = "closed";
-    this.#unlock();
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.resolve({ value: undefined, done: true });
-  }
-
-  error(reason: unknown): void {
-    this.#state = "errored";
-    this.#error = reason;
-    this.#unlock();
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.reject(reason);
-  }
-
-  next(): Promise<IteratorResult<T, undefined>> {
-    if (this.#state === "closed") {
-      return Promise.resolve({ value: undefined, done: true });
-    }
-    if (this.#state === "errored") return Promise.reject(this.#error);
-    if (this.#waiter !== undefined) {
-      return Promise.reject(
-        new TypeError("Cannot call next() while a previous call is pending"),
-      );
-    }
-    const promise = new Promise<IteratorResult<T, undefined>>(
-      (resolve, reject) => {
-        this.#waiter = { resolve, reject };
-      },
-    );
-    this.#outlet.resume();
-    return promise;
-  }
-
-  return(): Promise<IteratorResult<T, undefined>> {
-    if (this.#state === "open") {
-      this.#state = "closed";
-      this.#unlock();
-      this.#outlet.cancel(undefined);
-    }
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  #unlock(): void {
-    this.#reader?.releaseLock();
-    this.#reader = undefined;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `BufferedReader`: the reading end of a fused chain, with a buffer of its
- * own; what a pipeline's sink is. Items are pushed into it by method call
+ * own: what a pipeline's sink is, and (reading nothing ahead) what a
+ * `for await` over a conveyor stage is. Items are pushed into it by method call
  * while it has room, and a read takes one with a single promise (none made
  * when an item is waiting), so a pipeline read item by item costs about
  * what iterating its last stage does. It measures itself as a stage does
@@ -166,6 +167,10 @@ export class BufferedReader<T> implements Inlet<T>, AsyncIterator<T, undefined> 
       waiter?.resolve(DONE);
     }
     return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 
   /** The reader's statistics, as a stage's: `name` is the stage's. */
