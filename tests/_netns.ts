@@ -92,7 +92,9 @@ async function ipIfThere(args: string[]): Promise<void> {
     await ip(args);
   } catch (error) {
     const message = (error as Error).message;
-    if (!/cannot find device|no such file|does not exist|not found/i.test(message)) throw error;
+    if (!/cannot find device|no such device|no such file|does not exist|not found/i.test(message)) {
+      throw error;
+    }
   }
 }
 
