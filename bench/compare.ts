@@ -5,7 +5,11 @@
  * tool's ratio to conveyor, and the ratios that have a target next to it:
  * conveyor fed by `ReadableStream.from` against p-map's `pMapIterable`, and
  * (a second part) one `PipelineBuilder` `pipe` stage of a trivial sync op
- * against a bare `map` stage. `BENCH_N` and `BENCH_ROUNDS` change the size.
+ * against a bare `map` stage. For the first, it also splits conveyor's time
+ * per item fed by `ReadableStream.from`: what `ReadableStream.from` and the
+ * native pipe cost by themselves (piped into an empty `WritableStream`, the
+ * floor of any stage fed that way) and what conveyor's stages add on top.
+ * `BENCH_N` and `BENCH_ROUNDS` change the size.
  *
  * @module
  */
@@ -15,7 +19,7 @@ import { Readable } from "node:stream";
 import { map, PipelineBuilder, source } from "../mod.ts";
 
 const N = Number(Deno.env.get("BENCH_N") ?? 1_000_000);
-const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
 const C = 16;
 const STAGES = 3;
 
@@ -66,6 +70,22 @@ async function* generatorMap<I, O>(
   while (pending.length > 0) yield await pending.shift()!;
 }
 
+// ReadableStream.from piped into a WritableStream that only counts: what the
+// native pipe costs before any stage does work.
+async function nativeFloor(): Promise<Result> {
+  let count = 0, sum = 0, ordered = true;
+  await ReadableStream.from(numbers()).pipeTo(
+    new WritableStream<number>({
+      write(x) {
+        if (x !== count) ordered = false;
+        count++;
+        sum += x;
+      },
+    }),
+  );
+  return { count, sum, ordered };
+}
+
 const contestants: Record<string, () => Promise<Result>> = {
   "conveyor (source)": () => {
     let s: ReadableStream<number> = source(numbers());
@@ -102,6 +122,7 @@ const contestants: Record<string, () => Promise<Result>> = {
     for (let i = 0; i < STAGES; i++) s = generatorMap(s, noop, C);
     return drain(s);
   },
+  "ReadableStream.from, pipe, no stage": nativeFloor,
 };
 
 const expected: Result = { count: N, sum: (N * (N - 1)) / 2, ordered: true };
@@ -142,6 +163,16 @@ console.log(
   `conveyor (ReadableStream.from) / p-map pMapIterable: ${
     target(best["conveyor (ReadableStream.from)"]! / best["p-map pMapIterable"]!, 1)
   }`,
+);
+const ns = (rate: number) => 1e9 / rate;
+const fed = ns(best["conveyor (ReadableStream.from)"]!);
+const floor = ns(best["ReadableStream.from, pipe, no stage"]!);
+console.log(
+  `conveyor fed by ReadableStream.from: ${fed.toFixed(0)} ns an item, of which ` +
+    `${floor.toFixed(0)} ns are ReadableStream.from and the native pipe alone, and ` +
+    `${(fed - floor).toFixed(0)} ns conveyor's ${STAGES} stages (fed by source(): ` +
+    `${ns(reference).toFixed(0)} ns an item in all); p-map pMapIterable: ` +
+    `${ns(best["p-map pMapIterable"]!).toFixed(0)} ns an item`,
 );
 
 // One pipe stage of a trivial sync op, read with for await, against the
