@@ -32,8 +32,14 @@ class FakeWorkers implements LinkFactory {
    * `msPerItem`: the kernel's time the workers report. `auto`: a worker
    * answers each batch in a later macrotask, in order; else the test does.
    * `loadMs`: how long loading the kernel's module takes (each worker's first batch).
+   * `idleMs`: how long a worker says it waited for each batch.
    */
-  constructor(readonly msPerItem: number, readonly auto = true, readonly loadMs = 0) {}
+  constructor(
+    readonly msPerItem: number,
+    readonly auto = true,
+    readonly loadMs = 0,
+    readonly idleMs = 0,
+  ) {}
 
   spawn(_pool: string, id: number, _modules: readonly string[], events: LinkEvents): Link {
     const worker = { events, held: [] as RunMessage[], loaded: false };
@@ -75,6 +81,7 @@ class FakeWorkers implements LinkFactory {
       errors: [],
       busy: load + this.msPerItem * message.ids.length,
       load,
+      idle: this.idleMs,
     });
   }
 
@@ -132,6 +139,26 @@ Deno.test("with concurrency 16 and a kernel of 0.05 ms, each worker's share goes
   const known = workers.sizes().slice(workers.sizes().findIndex((n) => n > 1));
   assert.ok(known.every((n) => n <= 4), `sizes ${known}`);
   assert.deepEqual(known.slice(0, -2).filter((n) => n !== 4), [], `sizes ${known}`);
+});
+
+Deno.test("with concurrency 16 and a kernel of 0.05 ms on workers idle most of the time, each worker's share goes in one batch", async () => {
+  // Each batch of 4 keeps a worker busy 0.2 ms after it waited 2 ms: what
+  // holds the stream back is not the workers, and a second message per
+  // share would only cost the event loop that feeds them.
+  const workers = new FakeWorkers(0.05, true, 0, 2);
+  const pool = new PoolCore(workers, { size: 2 });
+  try {
+    await stream(pool, 800, { concurrency: 16 });
+  } finally {
+    await pool.close();
+  }
+  const sizes = workers.sizes();
+  assert.ok(sizes.every((n) => n <= 8), `sizes ${sizes}`);
+  // Split in two while the workers' busy share is not yet measured, then whole.
+  const whole = sizes.findIndex((n) => n === 8);
+  assert.ok(whole !== -1 && whole < 20, `sizes ${sizes}`);
+  assert.deepEqual(sizes.slice(whole, -2).filter((n) => n !== 8), [], `sizes ${sizes}`);
+  assert.equal(sizes.reduce((a, b) => a + b), 800);
 });
 
 Deno.test("with the default options, a trivial kernel's items travel maxBatch to a batch", async () => {

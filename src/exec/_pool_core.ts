@@ -27,6 +27,10 @@ const WORKER_BATCHES = 2;
 // back, besides running: a batch shorter than that gains nothing from
 // waiting in a busy worker, which is idle again before it would arrive.
 const ROUND_TRIP_MS = 0.1;
+// The share of their time the workers spend running batches below which
+// they are not what holds a stream back (its input is): then a capped
+// stage's share for a worker goes in one batch, not two (see #batchLimit).
+const BUSY_TO_SPLIT = 0.75;
 
 interface Slot {
   readonly id: number;
@@ -68,6 +72,12 @@ export class PoolCore {
   /** A dispatch at the end of this turn of the event loop is due. */
   #flushing = false;
   #nextTask = 0;
+  /**
+   * A running average of the share of their time the workers spend running
+   * batches, as they report it (each batch's time against the time the
+   * worker waited for it); 1 until measured.
+   */
+  #busyShare = 1;
   /** Tasks submitted and not settled: queued, or held by a worker. */
   #open = 0;
   #nextWorker = 0;
@@ -321,6 +331,8 @@ export class PoolCore {
     if (slot.modules !== undefined) { for (const m of slot.modules) this.#loaded.add(m); }
     slot.batches--;
     slot.since = performance.now();
+    const spent = message.busy + message.idle;
+    if (spent > 0) this.#busyShare = this.#busyShare * 0.9 + 0.1 * message.busy / spent;
     slot.busyMs += message.busy;
     const { ids } = message;
     const tasks: (Task | undefined)[] = new Array(ids.length);
@@ -483,12 +495,16 @@ export class PoolCore {
   // lone calls, those the pool holds. A share goes in two batches when
   // each keeps the worker busy longer than a round trip (the worker runs
   // one while the other travels), else in one: fewer messages, and each
-  // message to an idle worker has to wake it.
+  // message to an idle worker has to wake it. It goes in one, too, while
+  // the workers sit idle most of the time: then what holds the stream back
+  // is its input, or the event loop that feeds them, which the second
+  // message would only cost more.
   #batchLimit(first: Task): number {
     const key = first.kernel.module + "#" + first.kernel.exportName;
     const byTime = this.#batchByTime(key);
     const share = Math.ceil((first.cap > 0 ? first.cap : this.#open) / this.#size);
     if (share >= byTime) return byTime;
+    if (this.#busyShare < BUSY_TO_SPLIT) return Math.max(1, share);
     const half = Math.ceil(share / WORKER_BATCHES);
     return half * (this.#taskMs.get(key) ?? 0) >= ROUND_TRIP_MS ? half : Math.max(1, share);
   }

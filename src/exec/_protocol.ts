@@ -30,6 +30,12 @@ export interface DoneMessage {
   busy: number;
   /** Of that, how long loading the kernel's module took (ms): 0 once it is loaded. */
   load: number;
+  /**
+   * How long the worker had nothing to run before this batch, since it
+   * finished its previous one (ms; 0 for its first batch, or when this one
+   * was waiting for it).
+   */
+  idle: number;
 }
 
 /** Worker to pool: the worker is dying (an uncaught error, or close()). */

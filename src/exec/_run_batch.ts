@@ -17,12 +17,16 @@ export interface BatchHooks {
   dying(): boolean;
 }
 
+// When this worker (or process) finished its previous batch.
+let finished: number | undefined;
+
 /** The batch's outcome, and what its results ask to transfer; undefined when dying. */
 export async function runBatch(
   message: RunMessage,
   hooks: BatchHooks,
 ): Promise<{ done: DoneMessage; transfer: Transferable[] } | undefined> {
   const started = performance.now();
+  const idle = finished === undefined ? 0 : Math.max(0, started - finished);
   const { ids, inputs } = message;
   const values: unknown[] = new Array(ids.length);
   const errors: [number, unknown][] = [];
@@ -66,8 +70,9 @@ export async function runBatch(
     }
   }
   if (hooks.dying()) return undefined;
+  finished = performance.now();
   return {
-    done: { type: "done", ids, values, errors, busy: performance.now() - started, load },
+    done: { type: "done", ids, values, errors, busy: finished - started, load, idle },
     transfer,
   };
 }
