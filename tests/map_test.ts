@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { map, StageError } from "../mod.ts";
+import { filter, flatMap, map, StageError } from "../mod.ts";
 import { counted, eventually, modes, random, settle, sleep } from "./_util.ts";
 
 for (const mode of modes) {
@@ -261,6 +261,28 @@ Deno.test("map() runs sync functions and accepts concurrency Infinity", async ()
     map((x: number) => x + 1, { concurrency: Infinity }),
   );
   assert.deepEqual(await Array.fromAsync(out), [2, 3, 4]);
+});
+
+Deno.test("map(), filter() and flatMap() call a plain function with no this, not with the stage", async () => {
+  const seen: unknown[] = [];
+  function task(this: unknown, x: number): number {
+    seen.push(this);
+    return x;
+  }
+  function keep(this: unknown, _x: number): boolean {
+    seen.push(this);
+    return true;
+  }
+  function twice(this: unknown, x: number): number[] {
+    seen.push(this);
+    return [x, x];
+  }
+  const out = ReadableStream.from([1, 2])
+    .pipeThrough(map(task))
+    .pipeThrough(filter(keep))
+    .pipeThrough(flatMap(twice));
+  assert.deepEqual(await Array.fromAsync(out), [1, 1, 2, 2]);
+  assert.deepEqual(seen, [undefined, undefined, undefined, undefined, undefined, undefined]);
 });
 
 Deno.test("map() in fused chains: a later stage's error cancels the earlier stages", async () => {

@@ -143,7 +143,11 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     }
     let value;
     try {
-      value = this.#task(item, { index, signal: this.#abort.signal });
+      // Through call(), with no `this` (the stage is not the task's to see):
+      // called as a method, a CPU-bound task was inlined here by V8's Maglev,
+      // where its loops ran about 4x slower than in its own optimized code
+      // (~150 µs instead of ~37 µs an item, for as long as the stage lived).
+      value = this.#task.call(undefined, item, { index, signal: this.#abort.signal });
     } catch (error) {
       return this.#failed(index, error);
     }
@@ -163,7 +167,7 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     const token = hooks?.taskStarted?.(index);
     let value;
     try {
-      value = this.#task(item, { index, signal: this.#abort.signal });
+      value = this.#task.call(undefined, item, { index, signal: this.#abort.signal });
     } catch (error) {
       meter.taskEnded(started);
       hooks?.taskEnded?.(index, token, false);
