@@ -285,6 +285,12 @@ Deno.test("map(), filter() and flatMap() call a plain function with no this, not
   assert.deepEqual(seen, [undefined, undefined, undefined, undefined, undefined, undefined]);
 });
 
+Deno.test("map() calls the function itself, not a call property of its own", async () => {
+  const double = Object.assign((x: number) => 2 * x, { call: () => "not this" });
+  const out = ReadableStream.from([1, 2]).pipeThrough(map(double));
+  assert.deepEqual(await Array.fromAsync(out), [2, 4]);
+});
+
 Deno.test("map() in fused chains: a later stage's error cancels the earlier stages", async () => {
   let cleanedUp = false;
   function* numbers() {
