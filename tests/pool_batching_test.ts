@@ -95,29 +95,33 @@ function* range(n: number): Generator<number> {
   for (let i = 0; i < n; i++) yield i;
 }
 
-/** Runs `n` items through `pool.map(inc, options)` and checks the results. */
-async function stream(
-  pool: PoolCore,
+/**
+ * Runs `n` items through `pool.map(inc, options)` on a pool of `workers`,
+ * checks the results, closes the pool, and returns the sizes of the batches sent.
+ */
+async function batchSizes(
+  workers: FakeWorkers,
+  poolOptions: { size: number; maxBatch?: number },
   n: number,
   options?: { concurrency: number },
-): Promise<void> {
-  let i = 0;
-  for await (const x of source(range(n)).pipeThrough(pool.map(inc, options))) {
-    assert.equal(x, i + 1);
-    i++;
+): Promise<number[]> {
+  const pool = new PoolCore(workers, poolOptions);
+  try {
+    let i = 0;
+    for await (const x of source(range(n)).pipeThrough(pool.map(inc, options))) {
+      assert.equal(x, i + 1);
+      i++;
+    }
+    assert.equal(i, n);
+  } finally {
+    await pool.close();
   }
-  assert.equal(i, n);
+  return workers.sizes();
 }
 
 Deno.test("with concurrency 64 on 2 workers, a trivial kernel's items travel 32 to a batch", async () => {
   const workers = new FakeWorkers(0.0002);
-  const pool = new PoolCore(workers, { size: 2 });
-  try {
-    await stream(pool, 3200, { concurrency: 64 });
-  } finally {
-    await pool.close();
-  }
-  const sizes = workers.sizes();
+  const sizes = await batchSizes(workers, { size: 2 }, 3200, { concurrency: 64 });
   // Each worker's share of the 64 in one batch; none bigger, and no
   // fragments once the kernel's time is known (the first batches carry
   // one item each, until the first answer).
@@ -129,14 +133,9 @@ Deno.test("with concurrency 64 on 2 workers, a trivial kernel's items travel 32 
 
 Deno.test("with concurrency 16 and a kernel of 0.05 ms, each worker's share goes in two batches", async () => {
   const workers = new FakeWorkers(0.05);
-  const pool = new PoolCore(workers, { size: 2 });
-  try {
-    await stream(pool, 800, { concurrency: 16 });
-  } finally {
-    await pool.close();
-  }
+  const sizes = await batchSizes(workers, { size: 2 }, 800, { concurrency: 16 });
   // 4 items (0.2 ms) per batch: a worker runs one while the next travels.
-  const known = workers.sizes().slice(workers.sizes().findIndex((n) => n > 1));
+  const known = sizes.slice(sizes.findIndex((n) => n > 1));
   assert.ok(known.every((n) => n <= 4), `sizes ${known}`);
   assert.deepEqual(known.slice(0, -2).filter((n) => n !== 4), [], `sizes ${known}`);
 });
@@ -146,13 +145,7 @@ Deno.test("with concurrency 16 and a kernel of 0.05 ms on workers idle most of t
   // holds the stream back is not the workers, and a second message per
   // share would only cost the event loop that feeds them.
   const workers = new FakeWorkers(0.05, true, 0, 2);
-  const pool = new PoolCore(workers, { size: 2 });
-  try {
-    await stream(pool, 800, { concurrency: 16 });
-  } finally {
-    await pool.close();
-  }
-  const sizes = workers.sizes();
+  const sizes = await batchSizes(workers, { size: 2 }, 800, { concurrency: 16 });
   assert.ok(sizes.every((n) => n <= 8), `sizes ${sizes}`);
   // Split in two while the workers' busy share is not yet measured, then whole.
   const whole = sizes.findIndex((n) => n === 8);
@@ -163,13 +156,7 @@ Deno.test("with concurrency 16 and a kernel of 0.05 ms on workers idle most of t
 
 Deno.test("with the default options, a trivial kernel's items travel maxBatch to a batch", async () => {
   const workers = new FakeWorkers(0.0002);
-  const pool = new PoolCore(workers, { size: 2, maxBatch: 64 });
-  try {
-    await stream(pool, 6400);
-  } finally {
-    await pool.close();
-  }
-  const sizes = workers.sizes();
+  const sizes = await batchSizes(workers, { size: 2, maxBatch: 64 }, 6400);
   // While its time is unknown the kernel goes one item at a time, and then
   // in batches of 64: the items that trickle in while the workers are busy
   // wait for a whole batch instead of leaving in fragments.
@@ -208,13 +195,7 @@ Deno.test("the time a worker takes to load the kernel's module does not shrink i
   // 50 ms to load the module, then 0.2 µs an item: counted as the kernel's
   // time, the load would size batches at one item for dozens of batches.
   const workers = new FakeWorkers(0.0002, true, 50);
-  const pool = new PoolCore(workers, { size: 1, maxBatch: 64 });
-  try {
-    await stream(pool, 640);
-  } finally {
-    await pool.close();
-  }
-  const sizes = workers.sizes();
+  const sizes = await batchSizes(workers, { size: 1, maxBatch: 64 }, 640);
   // One item while the kernel's time is unknown (the worker holds two
   // batches), then whole batches.
   assert.deepEqual(sizes.slice(0, 2), [1, 1]);
