@@ -182,10 +182,14 @@ natsTest(
     await using folder = await tempFolder();
     await using server = await startNats();
     await using workers = await startWorkers(server, "killed", 2);
+    // The hung worker keeps its task with a progress ack every ackWaitMs / 3
+    // until it is killed. With 1500 ms, a loaded full run once saw the task
+    // finish elsewhere before the kill (likely: the worker, short of CPU,
+    // missed its acks); a longer wait leaves more room, at ~3 s of test time.
     await using pool = await NatsPool.connect({
       servers: server.url,
       pool: "killed",
-      ackWaitMs: 1500,
+      ackWaitMs: 4500,
     });
     // Item `at` hangs its worker the first time (it writes the marker first).
     const marker = `${folder.path}/stalled`;
