@@ -6,6 +6,7 @@
 import { setImmediate } from "node:timers";
 import { type Hooked, SPREAD } from "../_internal/hooks.ts";
 import { checkOptions } from "../_internal/options.ts";
+import { turnAwaited } from "../_internal/turns.ts";
 import type { StageStream } from "../stream/types.ts";
 import { checkKernel, type Kernel, kernelName } from "./kernel.ts";
 import { isTransfer, type Transfer } from "./transfer.ts";
@@ -383,14 +384,18 @@ export class PoolCore {
     });
   }
 
-  // Dispatches again once this turn of the event loop is over.
+  // Dispatches again once this turn of the event loop is over. A stream
+  // that paused for the turn (see turns.ts) goes on first: the rest of its
+  // burst joins the fragment.
   #flushSoon(): void {
     if (this.#flushing) return;
     this.#flushing = true;
-    setImmediate(() => {
+    const flush = (again: boolean) => {
+      if (again && turnAwaited()) return void setImmediate(() => flush(false));
       this.#flushing = false;
       this.#dispatch(true);
-    });
+    };
+    setImmediate(() => flush(true));
   }
 
   // `ended`: this turn of the event loop is over, so no task joins the

@@ -21,6 +21,7 @@ import { Fifo } from "./_fifo.ts";
 import { FusableReadable, FusableWritable } from "./_fusable_readable.ts";
 import type { Inlet, Outlet } from "./_port.ts";
 import type { StageHooks } from "../_internal/hooks.ts";
+import { afterTurn, turnDue } from "../_internal/turns.ts";
 import { StageMeter } from "./stage_meter.ts";
 import type { StageStats, StageStream } from "./types.ts";
 
@@ -55,6 +56,8 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   #inputDone = false;
   #wake: (() => void) | undefined;
   #wakeFail: ((reason: unknown) => void) | undefined;
+  // Cancels the turn of the event loop that a write waits for, if any.
+  #turn: (() => void) | undefined;
   #closed:
     | { resolve: () => void; reject: (reason: unknown) => void }
     | undefined;
@@ -117,10 +120,21 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
       write: (chunk) => {
         this.itemsIn++;
         this.accept(chunk);
-        if (this.finished || this.hasRoom()) return;
+        if (this.finished) return;
+        // Fed by a stream of another kind, whose items may all move in
+        // microtasks: now and then the next write waits for a turn of the
+        // event loop (see turns.ts), as it waits for room.
+        const yielding = this.hasRoom();
+        if (yielding && !turnDue()) return;
         return new Promise<void>((resolve, reject) => {
           this.#wake = resolve;
           this.#wakeFail = reject;
+          if (yielding) {
+            this.#turn = afterTurn(() => {
+              this.#turn = undefined;
+              this.progress();
+            });
+          }
         });
       },
       close: () => {
@@ -247,7 +261,8 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   /** Re-checks room and closing after work completed or room appeared. */
   protected progress(): void {
     if (this.finished) return;
-    if (this.hasRoom()) {
+    // A write that waits for a turn of the event loop goes on after it.
+    if (this.#turn === undefined && this.hasRoom()) {
       if (this.#wake !== undefined) {
         const wake = this.#wake;
         this.#wake = this.#wakeFail = undefined;
@@ -366,6 +381,8 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
       if (this.#upstream !== undefined) this.#upstream.cancel(reason);
       else this.#in.error(reason);
     }
+    this.#turn?.();
+    this.#turn = undefined;
     const wakeFail = this.#wakeFail;
     const closed = this.#closed;
     this.#wake = this.#wakeFail = this.#closed = undefined;

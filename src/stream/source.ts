@@ -8,15 +8,20 @@
 import { FusableReadable } from "./_fusable_readable.ts";
 import type { Inlet, Outlet } from "./_port.ts";
 import { show } from "../_internal/validate.ts";
+import { afterTurn, nextTurn, turnDue } from "../_internal/turns.ts";
 
 // Feeds a fused consumer straight from the iterator: a sync iterator is read
-// in a loop while the consumer is ready, an async one a step at a time.
+// in a loop while the consumer is ready, an async one a step at a time. Now
+// and then it lets the event loop turn (see _internal/turns.ts): what it
+// feeds may never leave the microtask queue otherwise.
 class Pump<T> implements Outlet<T> {
   #iterator: Iterator<T> | AsyncIterator<T>;
   #sync: boolean;
   #inlet: Inlet<T> | undefined;
   #running = false;
   #done = false;
+  // Cancels the pending resume after a turn of the event loop, if any.
+  #waiting: (() => void) | undefined;
 
   constructor(iterator: Iterator<T> | AsyncIterator<T>, sync: boolean) {
     this.#iterator = iterator;
@@ -29,13 +34,15 @@ class Pump<T> implements Outlet<T> {
   }
 
   resume(): void {
-    if (this.#running || this.#done) return;
+    if (this.#running || this.#done || this.#waiting !== undefined) return;
     const inlet = this.#inlet!;
+    if (turnDue()) return this.#afterTurn();
     if (!this.#sync) return this.#step(inlet);
     this.#running = true;
     const iterator = this.#iterator as Iterator<T>;
     try {
       while (!this.#done && inlet.ready()) {
+        if (turnDue()) return this.#afterTurn();
         let result;
         try {
           result = iterator.next();
@@ -57,12 +64,21 @@ class Pump<T> implements Outlet<T> {
   cancel(reason: unknown): void {
     if (this.#done) return;
     this.#done = true;
+    this.#waiting?.();
+    this.#waiting = undefined;
     try {
       const result = this.#iterator.return?.(reason);
       if (result instanceof Promise) result.catch(() => {});
     } catch {
       // The iterator's own cleanup failed; the consumer is gone already.
     }
+  }
+
+  #afterTurn(): void {
+    this.#waiting = afterTurn(() => {
+      this.#waiting = undefined;
+      this.resume();
+    });
   }
 
   #step(inlet: Inlet<T>): void {
@@ -99,7 +115,9 @@ class Pump<T> implements Outlet<T> {
  * into a conveyor stage the stage reads the iterator itself, without a
  * stream in between: the cheapest way to feed a pipeline from memory or a
  * generator. Cancelling the stream calls the iterator's `return`, so a
- * generator's `finally` runs.
+ * generator's `finally` runs. It lets the event loop turn every 10 ms of
+ * reading, so that timers and abort signals fire even while a sync source
+ * feeds stages that never wait.
  *
  * @typeParam T The item type.
  * @param input An iterable, an async iterable or a `ReadableStream`.
@@ -149,6 +167,7 @@ export function source<T>(
     {
       async pull(controller) {
         started = true;
+        if (turnDue()) await nextTurn();
         const result = await iterator.next();
         if (result.done) controller.close();
         else controller.enqueue(result.value);
