@@ -8,7 +8,7 @@
 // cancelled. Without the turns, every one of them reads all CAP items.
 
 import assert from "node:assert/strict";
-import { map, PipelineBuilder, source } from "../mod.ts";
+import { action, Batch, Dataset, map, PipelineBuilder, source } from "../mod.ts";
 
 const CAP = 20_000_000;
 
@@ -109,4 +109,29 @@ Deno.test("stop() from a timer ends a pipeline of sync pipe stages", async () =>
     clearTimeout(timer);
   }
   await assertStopped(seen);
+});
+
+class Tens extends Batch<number> {
+  values: number[] = [];
+  @action
+  load() {
+    this.values = this.indices.map((i) => i * 10);
+  }
+}
+
+Deno.test("a timer ends a loop over batches whose actions are all sync", async () => {
+  let fired = false;
+  const timer = setTimeout(() => fired = true, 5);
+  let batches = 0;
+  try {
+    for await (const batch of new Dataset(10, Tens).p.load().genBatch(2, { nIters: CAP })) {
+      assert.equal(batch.values.length, 2);
+      batches++;
+      if (fired) break;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  assert(fired, `all ${batches} batches came before the timer ran`);
+  assert(batches < CAP);
 });

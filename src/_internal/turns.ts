@@ -4,11 +4,11 @@
 // once) moves every item by promise reactions alone: the microtask queue
 // never empties, so timers, I/O and abort signals (AbortSignal.timeout, a
 // Ctrl-C handler) wait until the stream ends, which for an endless source is
-// never. The places where items enter conveyor's streams (a source's pump, a
-// stage's writable side fed by a foreign stream) ask `turnDue()` as they go,
-// and when it says so, go on after `afterTurn()`: a macrotask, after which
-// timers that are due have run. The cost is one macrotask per TURN_MS of
-// such work.
+// never. The places where items enter conveyor's streams (a source's pump,
+// a stage's writable side fed by a foreign stream, a batch pipeline's
+// producer) ask `turnDue()` as they go, and when it says so, go on after
+// `afterTurn()`: a macrotask, after which timers that are due have run. The
+// cost is one macrotask per TURN_MS of such work.
 
 import { clearImmediate, setImmediate } from "node:timers";
 

@@ -6,6 +6,7 @@
 
 import { PoolSet } from "../exec/pool_set.ts";
 import type { Pool } from "../exec/pool_types.ts";
+import { nextTurn, turnDue } from "../_internal/turns.ts";
 import { Batch } from "./batch.ts";
 import { SkipBatch, StopPipeline } from "./errors.ts";
 import type { BatchRunStats } from "./stats.ts";
@@ -222,6 +223,9 @@ export function runBatches<K, B extends Batch<K>>(plan: RunPlan<K, B>): Readable
       }
       const waitedSince = meter?.now() ?? 0, traceWaitedSince = rec?.now() ?? 0;
       for (;;) {
+        // Sync actions move batches by promises alone: let timers run now
+        // and then (see turns.ts).
+        if (turnDue()) await nextTurn();
         try {
           while (running.length < 1 + prefetch && startNext());
         } catch (error) {
