@@ -16,6 +16,7 @@ import {
   type OptionSpec,
   type Schema,
 } from "../_internal/options.ts";
+import { TRACE_OPTIONS } from "../_internal/chrome_trace.ts";
 import { show } from "../_internal/validate.ts";
 import { isPool } from "../exec/kernel_stage.ts";
 import type { ActionOptions } from "./action.ts";
@@ -166,21 +167,7 @@ export const INBATCH_PARALLEL_OPTIONS: Schema<
 };
 
 /** `BatchTraceRecorderOptions` of `new BatchTraceRecorder()`. */
-export const BATCH_TRACE_RECORDER_OPTIONS: Schema<BatchTraceRecorderOptions> = {
-  now: {
-    doc: "The clock in milliseconds.",
-    expected: "a function",
-    test: isFunction,
-    default: "() => performance.now()",
-  },
-  maxEvents: {
-    doc: "Most span and instant events kept; later ones are dropped and counted.",
-    expected: "a non-negative integer",
-    test: (v) => typeof v === "number" && Number.isInteger(v) && v >= 0,
-    default: "1_000_000",
-    numeric: true,
-  },
-};
+export const BATCH_TRACE_RECORDER_OPTIONS: Schema<BatchTraceRecorderOptions> = TRACE_OPTIONS;
 
 /** The options of `formatTrace`. */
 export const FORMAT_TRACE_OPTIONS: Schema<{ withBatch?: boolean }> = {

@@ -5,49 +5,10 @@
  * @module
  */
 
-import { checkOptions } from "../_internal/options.ts";
-import { BATCH_TRACE_RECORDER_OPTIONS } from "./options.ts";
+import { type ChromeTraceEvent, TraceEvents } from "../_internal/chrome_trace.ts";
 import { OPEN_RUN, type RunTrace } from "./_symbols.ts";
 
-/**
- * One event of the Chrome trace-event format (the same shape as the
- * pipeline's `ChromeTraceEvent`).
- *
- * @example The span of an action
- * ```ts
- * import { action, Batch, BatchTraceRecorder, type ChromeTraceEvent, Dataset } from "@conveyor/core/batch";
- * import assert from "node:assert/strict";
- *
- * class Rows extends Batch<number> {
- *   @action load() {}
- * }
- * const trace = new BatchTraceRecorder();
- * await new Dataset(2, Rows).p.load().run(2, { trace });
- * const load: ChromeTraceEvent = trace.toJSON().traceEvents.find((e) => e.name === "load")!;
- * assert.equal(load.ph, "X");
- * assert.deepEqual(load.args, { batch: 1, action: 1, outcome: "ok" });
- * ```
- */
-export interface ChromeTraceEvent {
-  /** The event's name: an action's name, `"batch #<n>"`, `"lock wait: <lock>"`, or metadata. */
-  name: string;
-  /** The phase: `"X"` a complete event, `"i"` an instant, `"M"` metadata. */
-  ph: "X" | "i" | "M";
-  /** The start time in microseconds since the recorder was created. */
-  ts: number;
-  /** The process id: the run's number, from 1, in the order runs started on this recorder. */
-  pid: number;
-  /** The thread id: 0 for the consumer, then one per batch in flight. */
-  tid: number;
-  /** The category: `"batch"`, `"action"`, `"lock wait"`, `"consumer"` or `"run"`. */
-  cat?: string;
-  /** The duration of a complete event in microseconds. */
-  dur?: number;
-  /** The scope of an instant event: `"p"` for the run's process. */
-  s?: "g" | "p" | "t";
-  /** Data shown with the event. */
-  args?: Record<string, unknown>;
-}
+export type { ChromeTraceEvent };
 
 /**
  * Options of `BatchTraceRecorder`.
@@ -76,7 +37,7 @@ export interface BatchTraceRecorderOptions {
    */
   now?: () => number;
   /**
-   * Most span and instant events kept; later ones are dropped and counted.
+   * Most events kept (metadata aside); later ones are dropped and counted.
    *
    * @default {1_000_000}
    */
@@ -117,13 +78,8 @@ export interface BatchTraceRecorderOptions {
  * ```
  */
 export class BatchTraceRecorder {
-  readonly #now: () => number;
-  readonly #origin: number;
-  readonly #maxEvents: number;
-  readonly #events: ChromeTraceEvent[] = [];
-  readonly #metadata: ChromeTraceEvent[] = [];
+  readonly #events: TraceEvents;
   #runs = 0;
-  #dropped = 0;
 
   /**
    * Starts the trace's clock.
@@ -133,24 +89,17 @@ export class BatchTraceRecorder {
    * @throws {TypeError} When an option is unknown or has the wrong type.
    */
   constructor(options?: BatchTraceRecorderOptions) {
-    const o = checkOptions(
-      "Cannot create BatchTraceRecorder",
-      BATCH_TRACE_RECORDER_OPTIONS,
-      options,
-    );
-    this.#now = o.now ?? (() => performance.now());
-    this.#maxEvents = o.maxEvents ?? 1_000_000;
-    this.#origin = this.#now();
+    this.#events = new TraceEvents("Cannot create BatchTraceRecorder", options);
   }
 
   /** Span and instant events dropped past `maxEvents`. */
   get dropped(): number {
-    return this.#dropped;
+    return this.#events.dropped;
   }
 
   /** Span and instant events kept. */
   get size(): number {
-    return this.#events.length;
+    return this.#events.size;
   }
 
   /**
@@ -159,7 +108,7 @@ export class BatchTraceRecorder {
    * @returns An object for `JSON.stringify`.
    */
   toJSON(): { traceEvents: ChromeTraceEvent[]; displayTimeUnit: "ms" } {
-    return { traceEvents: [...this.#metadata, ...this.#events], displayTimeUnit: "ms" };
+    return this.#events.toJSON();
   }
 
   /**
@@ -168,42 +117,30 @@ export class BatchTraceRecorder {
    * @ignore
    */
   [OPEN_RUN](what: string): RunTrace {
+    const events = this.#events;
     const pid = ++this.#runs;
     const busy: boolean[] = []; // by track - 1
     const batches = new Map<number, { tid: number; started: number; size: number }>();
-    this.#name(pid, 0, "process_name", { name: `batch run ${pid} (${what})` });
-    this.#nameTrack(pid, 0, "consumer");
-    const micros = (ms: number) => Math.round(ms * 1e6) / 1e3;
+    events.meta(pid, 0, "process_name", { name: `batch run ${pid} (${what})` });
+    events.nameTrack(pid, 0, "consumer");
     const span = (
       name: string,
       cat: string,
       tid: number,
       started: number,
       args: Record<string, unknown>,
-    ) => {
-      const t = this.#now();
-      this.#push({
-        name,
-        cat,
-        ph: "X",
-        ts: micros(started - this.#origin),
-        dur: micros(t - started),
-        pid,
-        tid,
-        args,
-      });
-    };
+    ) => events.span(name, cat, pid, tid, started, args);
     const trackOf = (batch: number) => batches.get(batch)?.tid ?? 0;
     return {
-      now: this.#now,
+      now: events.now,
       batchCreated: (batch, size) => {
         let slot = busy.indexOf(false);
         if (slot === -1) {
           slot = busy.length;
-          this.#nameTrack(pid, slot + 1, `batch track ${slot + 1}`);
+          events.nameTrack(pid, slot + 1, `batch track ${slot + 1}`);
         }
         busy[slot] = true;
-        batches.set(batch, { tid: slot + 1, started: this.#now(), size });
+        batches.set(batch, { tid: slot + 1, started: events.now(), size });
       },
       batchEnded: (batch, outcome) => {
         const open = batches.get(batch);
@@ -228,30 +165,16 @@ export class BatchTraceRecorder {
       consumerWait: (batch, started) =>
         span(`wait for batch #${batch}`, "consumer", 0, started, { batch }),
       ended: (how) =>
-        this.#push({
+        events.push({
           name: `run ${how}`,
           cat: "run",
           ph: "i",
           s: "p",
-          ts: micros(this.#now() - this.#origin),
+          ts: events.ts(events.now()),
           pid,
           tid: 0,
           args: { run: pid, how },
         }),
     };
-  }
-
-  #nameTrack(pid: number, tid: number, name: string): void {
-    this.#name(pid, tid, "thread_name", { name });
-    this.#name(pid, tid, "thread_sort_index", { sort_index: tid });
-  }
-
-  #name(pid: number, tid: number, name: string, args: Record<string, unknown>): void {
-    this.#metadata.push({ name, ph: "M", ts: 0, pid, tid, args });
-  }
-
-  #push(event: ChromeTraceEvent): void {
-    if (this.#events.length < this.#maxEvents) this.#events.push(event);
-    else this.#dropped++;
   }
 }

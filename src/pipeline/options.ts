@@ -18,6 +18,7 @@ import {
   SIGNAL,
   wordsOf,
 } from "../_internal/options.ts";
+import { TRACE_OPTIONS } from "../_internal/chrome_trace.ts";
 import { isPool } from "../exec/kernel_stage.ts";
 import { POOL_SIZE, PROCESS_POOL_OPTIONS } from "../exec/options.ts";
 import type { DashboardOptions } from "./dashboard.ts";
@@ -125,21 +126,7 @@ export const GET_ITEM_OPTIONS: Schema<{ timeout?: number }> = {
 };
 
 /** `TraceRecorderOptions` of `new TraceRecorder()`. */
-export const TRACE_RECORDER_OPTIONS: Schema<TraceRecorderOptions> = {
-  now: {
-    doc: "The clock in milliseconds.",
-    expected: "a function",
-    test: isFunction,
-    default: "() => performance.now()",
-  },
-  maxEvents: {
-    doc: "Most task and instant events kept; later ones are dropped and counted.",
-    expected: "a non-negative integer",
-    test: (v) => typeof v === "number" && Number.isInteger(v) && v >= 0,
-    default: "1_000_000",
-    numeric: true,
-  },
-};
+export const TRACE_RECORDER_OPTIONS: Schema<TraceRecorderOptions> = TRACE_OPTIONS;
 
 /** `DashboardOptions` of `serveDashboard()`. */
 export const DASHBOARD_OPTIONS: Schema<DashboardOptions> = {

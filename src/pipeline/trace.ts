@@ -5,48 +5,9 @@
  * @module
  */
 
-import { checkOptions } from "../_internal/options.ts";
-import { TRACE_RECORDER_OPTIONS } from "./options.ts";
+import { type ChromeTraceEvent, TraceEvents } from "../_internal/chrome_trace.ts";
 
-/**
- * One event of the Chrome trace-event format.
- *
- * @example The event of one task
- * ```ts
- * import { type ChromeTraceEvent, TraceRecorder } from "@conveyor/core";
- * import assert from "node:assert/strict";
- *
- * let t = 0;
- * const trace = new TraceRecorder({ now: () => t });
- * const started = trace.begin("decode", 7);
- * t = 2;
- * trace.end("decode", 7, started, true);
- * const task: ChromeTraceEvent = trace.toJSON().traceEvents.find((e) => e.ph === "X")!;
- * assert.equal(task.name, "decode #7");
- * assert.equal(task.dur, 2000); // microseconds
- * assert.deepEqual(task.args, { index: 7, ok: true });
- * ```
- */
-export interface ChromeTraceEvent {
-  /** The event's name: `"<stage> #<index>"` for a task, `"thread_name"` for metadata. */
-  name: string;
-  /** The phase: `"X"` a complete event, `"i"` an instant, `"M"` metadata. */
-  ph: "X" | "i" | "M";
-  /** The start time in microseconds since the recorder was created. */
-  ts: number;
-  /** The process id, always 1. */
-  pid: number;
-  /** The thread id: `1000 * stage + lane`. */
-  tid: number;
-  /** The category: the stage's name. */
-  cat?: string;
-  /** The duration of a complete event in microseconds. */
-  dur?: number;
-  /** The scope of an instant event: `"g"` for global. */
-  s?: "g" | "p" | "t";
-  /** Data shown with the event. */
-  args?: Record<string, unknown>;
-}
+export type { ChromeTraceEvent };
 
 /**
  * Options of `TraceRecorder`.
@@ -73,7 +34,7 @@ export interface TraceRecorderOptions {
    */
   now?: () => number;
   /**
-   * Most task and instant events kept; later ones are dropped and counted.
+   * Most events kept (metadata aside); later ones are dropped and counted.
    *
    * @default {1_000_000}
    */
@@ -121,13 +82,8 @@ const LANES_PER_STAGE = 1000;
  * ```
  */
 export class TraceRecorder {
-  readonly #now: () => number;
-  readonly #origin: number;
-  readonly #maxEvents: number;
-  readonly #events: ChromeTraceEvent[] = [];
-  readonly #metadata: ChromeTraceEvent[] = [];
+  readonly #events: TraceEvents;
   readonly #stages = new Map<string, StageLanes>();
-  #dropped = 0;
 
   /**
    * Starts the trace's clock.
@@ -137,10 +93,7 @@ export class TraceRecorder {
    * @throws {TypeError} When an option is unknown or has the wrong type.
    */
   constructor(options?: TraceRecorderOptions) {
-    const o = checkOptions("Cannot create TraceRecorder", TRACE_RECORDER_OPTIONS, options);
-    this.#now = o.now ?? (() => performance.now());
-    this.#maxEvents = o.maxEvents ?? 1_000_000;
-    this.#origin = this.#now();
+    this.#events = new TraceEvents("Cannot create TraceRecorder", options);
   }
 
   /**
@@ -161,7 +114,7 @@ export class TraceRecorder {
     const open = lanes.running.get(index);
     if (open === undefined) lanes.running.set(index, [lane]);
     else open.push(lane);
-    return this.#now();
+    return this.#events.now();
   }
 
   /**
@@ -173,23 +126,14 @@ export class TraceRecorder {
    * @param ok Whether the task succeeded.
    */
   end(stage: string, index: number, started: number, ok: boolean): void {
-    const t = this.#now();
     const lanes = this.#lanes(stage);
     const open = lanes.running.get(index);
     const lane = open?.pop();
     if (open?.length === 0) lanes.running.delete(index);
     if (lane !== undefined) lanes.busy[lane]! -= 1;
     else if (lanes.busy.length === 0) this.#nameLane(stage, lanes, 0);
-    this.#push({
-      name: `${stage} #${index}`,
-      cat: stage,
-      ph: "X",
-      ts: this.#micros(started - this.#origin),
-      dur: this.#micros(t - started),
-      pid: 1,
-      tid: lanes.order * LANES_PER_STAGE + (lane ?? 0),
-      args: { index, ok },
-    });
+    const tid = lanes.order * LANES_PER_STAGE + (lane ?? 0);
+    this.#events.span(`${stage} #${index}`, stage, 1, tid, started, { index, ok });
   }
 
   /**
@@ -203,22 +147,22 @@ export class TraceRecorder {
       name,
       ph: "i",
       s: "g",
-      ts: this.#micros(this.#now() - this.#origin),
+      ts: this.#events.ts(this.#events.now()),
       pid: 1,
       tid: 0,
     };
     if (args !== undefined) event.args = args;
-    this.#push(event);
+    this.#events.push(event);
   }
 
   /** Task and instant events dropped past `maxEvents`. */
   get dropped(): number {
-    return this.#dropped;
+    return this.#events.dropped;
   }
 
   /** Task and instant events kept. */
   get size(): number {
-    return this.#events.length;
+    return this.#events.size;
   }
 
   /**
@@ -227,7 +171,7 @@ export class TraceRecorder {
    * @returns An object for `JSON.stringify`.
    */
   toJSON(): { traceEvents: ChromeTraceEvent[]; displayTimeUnit: "ms" } {
-    return { traceEvents: [...this.#metadata, ...this.#events], displayTimeUnit: "ms" };
+    return this.#events.toJSON();
   }
 
   #lanes(stage: string): StageLanes {
@@ -241,20 +185,6 @@ export class TraceRecorder {
 
   #nameLane(stage: string, lanes: StageLanes, lane: number): void {
     lanes.busy[lane] = 0;
-    const tid = lanes.order * LANES_PER_STAGE + lane;
-    const meta = { ph: "M", ts: 0, pid: 1, tid } as const;
-    this.#metadata.push(
-      { ...meta, name: "thread_name", args: { name: `${stage} ${lane}` } },
-      { ...meta, name: "thread_sort_index", args: { sort_index: tid } },
-    );
-  }
-
-  #push(event: ChromeTraceEvent): void {
-    if (this.#events.length < this.#maxEvents) this.#events.push(event);
-    else this.#dropped++;
-  }
-
-  #micros(ms: number): number {
-    return Math.round(ms * 1e6) / 1e3;
+    this.#events.nameTrack(1, lanes.order * LANES_PER_STAGE + lane, `${stage} ${lane}`);
   }
 }
