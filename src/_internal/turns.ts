@@ -12,8 +12,8 @@
 
 import { clearImmediate, setImmediate } from "node:timers";
 
-/** How long items may flow without the event loop turning. */
-export const TURN_MS = 10;
+// How long items may flow without the event loop turning (ms).
+const TURN_MS = 10;
 // Calls of turnDue() between two looks at the clock (a power of two).
 const CHECK_EVERY = 64;
 

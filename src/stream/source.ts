@@ -36,8 +36,7 @@ class Pump<T> implements Outlet<T> {
   resume(): void {
     if (this.#running || this.#done || this.#waiting !== undefined) return;
     const inlet = this.#inlet!;
-    if (turnDue()) return this.#afterTurn();
-    if (!this.#sync) return this.#step(inlet);
+    if (!this.#sync) return turnDue() ? this.#afterTurn() : this.#step(inlet);
     this.#running = true;
     const iterator = this.#iterator as Iterator<T>;
     try {
