@@ -256,6 +256,43 @@ for (const mode of modes) {
   });
 }
 
+Deno.test("map() lets a writer go on while it has room, and holds it at its last free slot", async () => {
+  const gate = Promise.withResolvers<void>();
+  const started: number[] = [];
+  const stage = map(async (x: number) => {
+    started.push(x);
+    await gate.promise;
+    return x;
+  }, { concurrency: 3 });
+  const out = Array.fromAsync(stage.readable);
+  const writer = stage.writable.getWriter();
+  const desired: (number | null)[] = [];
+  const writes: Promise<void>[] = [];
+  for (let i = 0; i < 3; i++) {
+    await writer.ready;
+    writes.push(writer.write(i));
+    desired.push(writer.desiredSize);
+  }
+  // The first two leave room behind them: the writer need not wait. The
+  // third takes the last slot: the writer waits until a task is done.
+  assert.deepEqual(desired, [1, 1, 0]);
+  let ready = false;
+  const waiting = writer.ready.then(() => ready = true);
+  await eventually(() => started.length === 3, "three tasks started");
+  await settle(10);
+  assert.equal(ready, false, "ready while three tasks hold every slot");
+  assert.deepEqual(started, [0, 1, 2]);
+  gate.resolve();
+  await waiting;
+  for (let i = 3; i < 10; i++) {
+    await writer.ready;
+    writes.push(writer.write(i));
+  }
+  await Promise.all(writes);
+  await writer.close();
+  assert.deepEqual(await out, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
+
 Deno.test("map() runs sync functions and accepts concurrency Infinity", async () => {
   const out = ReadableStream.from([1, 2, 3]).pipeThrough(
     map((x: number) => x + 1, { concurrency: Infinity }),

@@ -205,6 +205,13 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     return room === undefined || room(this.#active);
   }
 
+  protected override roomAfterNext(): boolean {
+    const next = this.#active + 1;
+    if (!(next < this.#limit && next < this.desiredSize)) return false;
+    const room = this.hooks?.room;
+    return room === undefined || room(next);
+  }
+
   protected override idle(): boolean {
     return this.#active === 0;
   }

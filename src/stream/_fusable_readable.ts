@@ -39,8 +39,8 @@ const CONSUMER: unique symbol = Symbol("conveyor.consumer");
 export class FusableWritable<T> extends WritableStream<T> {
   readonly [CONSUMER]: Consumer<T>;
 
-  constructor(sink: UnderlyingSink<T>, consumer: Consumer<T>) {
-    super(sink);
+  constructor(sink: UnderlyingSink<T>, consumer: Consumer<T>, strategy?: QueuingStrategy<T>) {
+    super(sink, strategy);
     this[CONSUMER] = consumer;
   }
 }

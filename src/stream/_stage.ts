@@ -7,6 +7,10 @@
 // until room appears (`progress`). A pipe into the stage reads from upstream
 // only after that answer, so what a stage holds is bounded by its room rule.
 // The readable side's high-water mark is the stage's output buffer.
+// A chunk that leaves room for one more after it weighs nothing in the
+// writable's queue (its size is 0), so a pipe reads on without pausing at
+// every chunk; the chunk that takes the last room weighs 1, and the pipe
+// waits, as with a plain TransformStream.
 //
 // Fusion: when this stage's readable is piped into another conveyor stage,
 // or iterated, the link becomes direct (see _port.ts): the output buffer is a
@@ -49,6 +53,8 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   #draining = false;
   #in!: WritableStreamDefaultController;
   #pulled = false;
+  // Chunks the writable has sized and not yet handed to `write`.
+  #sized = 0;
   #signal: AbortSignal | undefined;
   #onSignal: (() => void) | undefined;
   // Input side.
@@ -118,6 +124,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
         );
       },
       write: (chunk) => {
+        this.#sized--;
         this.itemsIn++;
         this.accept(chunk);
         if (this.finished) return;
@@ -167,6 +174,17 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
           error: (reason) => this.#stop(reason, true, false),
         };
       },
+    }, {
+      highWaterMark: 1,
+      // Weightless only when nothing else waits to be written and the stage
+      // will still have room once this chunk is in: then the pipe may read
+      // one more, and that one finds room too.
+      size: () => {
+        const light = this.#sized === 0 && this.#wake === undefined && !this.finished &&
+          this.roomAfterNext();
+        this.#sized++;
+        return light ? 0 : 1;
+      },
     });
   }
 
@@ -199,6 +217,15 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     }
     const queued = this.#queue.size;
     return queued < this.#hwm || (queued === 0 && inlet.ready());
+  }
+
+  /**
+   * Whether the stage will still have room after taking one more chunk. A
+   * stage that can tell lets a pipe from another kind of stream read on
+   * without pausing at each chunk; the default, false, pauses it.
+   */
+  protected roomAfterNext(): boolean {
+    return false;
   }
 
   /** Whether all taken work is done, so that the stage may close. */
