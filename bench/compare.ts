@@ -9,7 +9,16 @@
  * per item fed by `ReadableStream.from`: what `ReadableStream.from` and the
  * native pipe cost by themselves (piped into an empty `WritableStream`, the
  * floor of any stage fed that way) and what conveyor's stages add on top.
- * `BENCH_N` and `BENCH_ROUNDS` change the size.
+ *
+ * Each contestant runs in processes of its own (as JMH forks a JVM per
+ * benchmark), and the contestants take turns, one run each per round. In one
+ * shared process the contestants compile code for one another: those on web
+ * streams (the naive chain, the native pipe, conveyor's own) made Deno's
+ * stream internals slower for conveyor fed by `ReadableStream.from`, while
+ * p-map uses none of them (0.93-1.00x p-map there, against 0.95-1.10x
+ * apart, in runs of the same code). Taking turns spreads a noisy moment of
+ * the machine over one round of every contestant.
+ * `BENCH_N`, `BENCH_ROUNDS` and `BENCH_PROCESSES` change the size.
  *
  * @module
  */
@@ -20,6 +29,7 @@ import { map, PipelineBuilder, source } from "../mod.ts";
 
 const N = Number(Deno.env.get("BENCH_N") ?? 1_000_000);
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
+const PROCESSES = Number(Deno.env.get("BENCH_PROCESSES") ?? 2);
 const C = 16;
 const STAGES = 3;
 
@@ -126,26 +136,128 @@ const contestants: Record<string, () => Promise<Result>> = {
 };
 
 const expected: Result = { count: N, sum: (N * (N - 1)) / 2, ordered: true };
-const best: Record<string, number> = {};
+const same = (result: Result) => JSON.stringify(result) === JSON.stringify(expected);
+
+// One pipe stage of a trivial sync op, read with for await, against the
+// same op as a bare map stage: what the builder's pipeline adds per item.
+const inc = (x: number): number => x + 1;
+const oneStage: Record<string, () => Promise<Result>> = {
+  "bare map stage": () => drain(source(numbers()).pipeThrough(map(inc))),
+  "PipelineBuilder pipe": async () => {
+    await using pipeline = new PipelineBuilder().addSource(numbers()).pipe(inc).addSink().build();
+    return await drain(pipeline);
+  },
+};
+const shifted: Result = { count: N, sum: (N * (N + 1)) / 2, ordered: false };
+const shiftedSame = (result: Result) =>
+  result.count === shifted.count && result.sum === shifted.sum;
+
+const groups = {
+  "three stages": { contestants, check: same, expected },
+  "one stage": { contestants: oneStage, check: shiftedSame, expected: shifted },
+};
+type Group = keyof typeof groups;
+
+/** One run of a contestant: its items/s. */
+async function once(group: Group, name: string): Promise<number> {
+  const { contestants, check, expected } = groups[group];
+  const start = performance.now();
+  const result = await contestants[name]!();
+  const seconds = (performance.now() - start) / 1000;
+  if (!check(result)) {
+    throw new Error(`${name} gave ${JSON.stringify(result)}, expected ${JSON.stringify(expected)}`);
+  }
+  return N / seconds;
+}
+
+// A child holds one contestant: each line on its stdin runs it once, and it
+// answers with a line of items/s. It ends when its stdin closes.
+const CHILD = "BENCH_COMPARE_CONTESTANT";
+const child = Deno.env.get(CHILD);
+if (child !== undefined) {
+  const [group, name] = JSON.parse(child) as [Group, string];
+  for await (const chunk of Deno.stdin.readable) {
+    for (const byte of chunk) if (byte === 10) console.log(await once(group, name));
+  }
+  Deno.exit(0);
+}
+
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+
+/** A contestant in a process of its own, idle between its runs. */
+class Contender {
+  readonly #process: Deno.ChildProcess;
+  readonly #input: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #output: ReadableStreamDefaultReader<string>;
+  #pending = "";
+
+  constructor(group: Group, name: string) {
+    this.#process = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", CONFIG, import.meta.filename!],
+      env: { [CHILD]: JSON.stringify([group, name]), BENCH_N: String(N) },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#input = this.#process.stdin.getWriter();
+    this.#output = this.#process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** Runs the contestant once in its process: its items/s. */
+  async run(): Promise<number> {
+    await this.#input.write(new Uint8Array([10]));
+    while (!this.#pending.includes("\n")) {
+      const { value, done } = await this.#output.read();
+      if (done) throw new Error("a contestant's process ended before it answered");
+      this.#pending += value;
+    }
+    const end = this.#pending.indexOf("\n");
+    const line = this.#pending.slice(0, end);
+    this.#pending = this.#pending.slice(end + 1);
+    return Number(line);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#input.close().catch(() => {});
+    await this.#output.cancel().catch(() => {});
+    const { code } = await this.#process.status;
+    if (code !== 0) throw new Error(`a contestant's process exited with ${code}`);
+  }
+}
+
+/**
+ * Every contestant of `group` in PROCESSES processes of its own, run in
+ * turn, round by round: the best items/s of each. Apart, no contestant
+ * compiles code that another uses (in one process, the ones on web streams
+ * made Deno's stream internals slower for the others); in turn, a noisy
+ * moment of the machine falls on one round of all, not on all rounds of one.
+ */
+async function measure(group: Group): Promise<Record<string, number>> {
+  await using stack = new AsyncDisposableStack();
+  const names = Object.keys(groups[group].contestants);
+  const contenders = names.flatMap((name) =>
+    Array.from(
+      { length: PROCESSES },
+      () => ({ name, contender: stack.use(new Contender(group, name)) }),
+    )
+  );
+  const best: Record<string, number> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const { name, contender } of contenders) {
+      best[name] = Math.max(best[name] ?? 0, await contender.run());
+    }
+  }
+  return best;
+}
+
 console.log(
   `${
     N.toLocaleString("en")
   } items, ${STAGES} map stages (async no-op, concurrency ${C}, ordered), ` +
-    `best of ${ROUNDS} rounds, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
+    `${PROCESSES} processes per contestant, best of ${ROUNDS} rounds each, ` +
+    `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
 );
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, run] of Object.entries(contestants)) {
-    const start = performance.now();
-    const result = await run();
-    const seconds = (performance.now() - start) / 1000;
-    if (JSON.stringify(result) !== JSON.stringify(expected)) {
-      throw new Error(
-        `${name} gave ${JSON.stringify(result)}, expected ${JSON.stringify(expected)}`,
-      );
-    }
-    best[name] = Math.max(best[name] ?? 0, N / seconds);
-  }
-}
+const best = await measure("three stages");
 
 const reference = best["conveyor (source)"]!;
 console.log(`\n${"contestant".padEnd(32)} ${"items/s".padStart(12)}  vs conveyor`);
@@ -175,32 +287,10 @@ console.log(
     `${ns(best["p-map pMapIterable"]!).toFixed(0)} ns an item`,
 );
 
-// One pipe stage of a trivial sync op, read with for await, against the
-// same op as a bare map stage: what the builder's pipeline adds per item.
-const inc = (x: number): number => x + 1;
-const oneStage: Record<string, () => Promise<Result>> = {
-  "bare map stage": () => drain(source(numbers()).pipeThrough(map(inc))),
-  "PipelineBuilder pipe": async () => {
-    await using pipeline = new PipelineBuilder().addSource(numbers()).pipe(inc).addSink().build();
-    return await drain(pipeline);
-  },
-};
-const shifted: Result = { count: N, sum: (N * (N + 1)) / 2, ordered: false };
-const one: Record<string, number> = {};
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, run] of Object.entries(oneStage)) {
-    const start = performance.now();
-    const result = await run();
-    const seconds = (performance.now() - start) / 1000;
-    if (result.count !== shifted.count || result.sum !== shifted.sum) {
-      throw new Error(
-        `${name} gave ${JSON.stringify(result)}, expected ${JSON.stringify(shifted)}`,
-      );
-    }
-    one[name] = Math.max(one[name] ?? 0, N / seconds);
-  }
-}
-console.log(`\none stage of x => x + 1 (sync), best of ${ROUNDS} rounds`);
+const one = await measure("one stage");
+console.log(
+  `\none stage of x => x + 1 (sync), ${PROCESSES} processes each, best of ${ROUNDS} rounds`,
+);
 for (const [name, rate] of Object.entries(one)) {
   console.log(`${name.padEnd(32)} ${Math.round(rate).toLocaleString("en").padStart(12)}`);
 }
