@@ -82,6 +82,8 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
   #queued = 0;
   #leftover: Promise<IteratorResult<T>> | undefined;
   #failure: PipelineFailure | undefined;
+  // Whether #controller aborted: read at every item, cheaper than its signal.
+  #aborted = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #started: number | undefined;
   #ended: number | undefined;
@@ -170,7 +172,10 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
    * @returns When the workers are gone.
    */
   stop(): Promise<void> {
-    if (!this.#controller.signal.aborted) this.#controller.abort(STOPPED);
+    if (!this.#aborted) {
+      this.#aborted = true;
+      this.#controller.abort(STOPPED);
+    }
     // What the sink read ahead is dropped.
     void this.#reader?.return(STOPPED);
     this.#end();
@@ -284,7 +289,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
 
   // Stopped by stop() (not by a failure).
   #stopped(): boolean {
-    return this.#controller.signal.aborted && this.#failure === undefined;
+    return this.#aborted && this.#failure === undefined;
   }
 
   // A step's stage (any but the sink), watched through its hooks: the trace
@@ -352,6 +357,7 @@ export class Pipeline<T> implements AsyncIterable<T>, AsyncDisposable {
     const running = this.#stages.find((s) => s.step.name === error.stage);
     if (running === undefined || running.step.kind !== "pipe") return error;
     this.#failure = new PipelineFailure(this.#errors, error.stage, running.limit);
+    this.#aborted = true;
     this.#controller.abort(this.#failure);
     return this.#failure;
   }
