@@ -25,7 +25,7 @@
 
 import pMap, { pMapIterable } from "p-map";
 import { Readable } from "node:stream";
-import { map, PipelineBuilder, source } from "../mod.ts";
+import { lines, map, PipelineBuilder, source } from "../mod.ts";
 
 const N = Number(Deno.env.get("BENCH_N") ?? 1_000_000);
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
@@ -189,7 +189,6 @@ class Contender {
   readonly #process: Deno.ChildProcess;
   readonly #input: WritableStreamDefaultWriter<Uint8Array>;
   readonly #output: ReadableStreamDefaultReader<string>;
-  #pending = "";
 
   constructor(group: Group, name: string) {
     this.#process = new Deno.Command(Deno.execPath(), {
@@ -200,21 +199,16 @@ class Contender {
       stderr: "inherit",
     }).spawn();
     this.#input = this.#process.stdin.getWriter();
-    this.#output = this.#process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    this.#output = this.#process.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(lines())
+      .getReader();
   }
 
   /** Runs the contestant once in its process: its items/s. */
   async run(): Promise<number> {
     await this.#input.write(new Uint8Array([10]));
-    while (!this.#pending.includes("\n")) {
-      const { value, done } = await this.#output.read();
-      if (done) throw new Error("a contestant's process ended before it answered");
-      this.#pending += value;
-    }
-    const end = this.#pending.indexOf("\n");
-    const line = this.#pending.slice(0, end);
-    this.#pending = this.#pending.slice(end + 1);
-    return Number(line);
+    const { value, done } = await this.#output.read();
+    if (done) throw new Error("a contestant's process ended before it answered");
+    return Number(value);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
