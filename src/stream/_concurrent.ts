@@ -200,16 +200,18 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
   }
 
   protected override hasRoom(): boolean {
-    if (!(this.#active < this.#limit && this.#active < this.desiredSize)) return false;
-    const room = this.hooks?.room;
-    return room === undefined || room(this.#active);
+    return this.#roomWith(this.#active);
   }
 
   protected override roomAfterNext(): boolean {
-    const next = this.#active + 1;
-    if (!(next < this.#limit && next < this.desiredSize)) return false;
+    return this.#roomWith(this.#active + 1);
+  }
+
+  // Whether another task may start while `active` are started and not delivered.
+  #roomWith(active: number): boolean {
+    if (!(active < this.#limit && active < this.desiredSize)) return false;
     const room = this.hooks?.room;
-    return room === undefined || room(next);
+    return room === undefined || room(active);
   }
 
   protected override idle(): boolean {
