@@ -17,7 +17,12 @@
  * stream internals slower for conveyor fed by `ReadableStream.from`, while
  * p-map uses none of them (0.93-1.00x p-map there, against 0.95-1.10x
  * apart, in runs of the same code). Taking turns spreads a noisy moment of
- * the machine over one round of every contestant.
+ * the machine over one round of every contestant. Each contestant's figure
+ * is its best process's, and the best of every process is printed next to
+ * it: V8 settles a process into one of two speeds for the same code (for one
+ * stage of x => x + 1, about 3.5 or 7.5 M items/s on this 2-core machine, the
+ * bare stage as the pipeline), so a ratio of two such figures swings with
+ * the speed each side's processes drew.
  * `BENCH_N`, `BENCH_ROUNDS` and `BENCH_PROCESSES` change the size.
  *
  * @module
@@ -232,17 +237,29 @@ async function measure(group: Group): Promise<Record<string, number>> {
   const contenders = names.flatMap((name) =>
     Array.from(
       { length: PROCESSES },
-      () => ({ name, contender: stack.use(new Contender(group, name)) }),
+      () => ({ name, contender: stack.use(new Contender(group, name)), best: 0 }),
     )
   );
-  const best: Record<string, number> = {};
   for (let round = 0; round < ROUNDS; round++) {
-    for (const { name, contender } of contenders) {
-      best[name] = Math.max(best[name] ?? 0, await contender.run());
+    for (const entry of contenders) {
+      entry.best = Math.max(entry.best, await entry.contender.run());
     }
+  }
+  const best: Record<string, number> = {};
+  for (const { name, best: rate } of contenders) {
+    best[name] = Math.max(best[name] ?? 0, rate);
+    (spread[name] ??= []).push(rate);
   }
   return best;
 }
+
+// Each process's best items/s, by contestant. V8 settles a process into one
+// of two speeds for the same code (about 2x apart for one trivial stage, for
+// conveyor as for the rest): the comparison takes each contestant's best
+// process, and this shows where the others were.
+const spread: Record<string, number[]> = {};
+const processes = (name: string) =>
+  `  (processes: ${spread[name]!.map((r) => (r / 1e6).toFixed(2)).join(", ")} M)`;
 
 console.log(
   `${
@@ -259,7 +276,7 @@ for (const [name, rate] of Object.entries(best)) {
   console.log(
     `${name.padEnd(32)} ${Math.round(rate).toLocaleString("en").padStart(12)}  ${
       (rate / reference).toFixed(2)
-    }x`,
+    }x${processes(name)}`,
   );
 }
 
@@ -286,7 +303,9 @@ console.log(
   `\none stage of x => x + 1 (sync), ${PROCESSES} processes each, best of ${ROUNDS} rounds`,
 );
 for (const [name, rate] of Object.entries(one)) {
-  console.log(`${name.padEnd(32)} ${Math.round(rate).toLocaleString("en").padStart(12)}`);
+  console.log(
+    `${name.padEnd(32)} ${Math.round(rate).toLocaleString("en").padStart(12)}${processes(name)}`,
+  );
 }
 console.log(
   `PipelineBuilder pipe / bare map stage: ${
