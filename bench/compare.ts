@@ -226,12 +226,13 @@ class Contender {
 
 /**
  * Every contestant of `group` in PROCESSES processes of its own, run in
- * turn, round by round: the best items/s of each. Apart, no contestant
- * compiles code that another uses (in one process, the ones on web streams
- * made Deno's stream internals slower for the others); in turn, a noisy
- * moment of the machine falls on one round of all, not on all rounds of one.
+ * turn, round by round: each process's best items/s, by contestant. Apart,
+ * no contestant compiles code that another uses (in one process, the ones on
+ * web streams made Deno's stream internals slower for the others); in turn,
+ * a noisy moment of the machine falls on one round of all, not on all
+ * rounds of one.
  */
-async function measure(group: Group): Promise<Record<string, number>> {
+async function measure(group: Group): Promise<Record<string, number[]>> {
   await using stack = new AsyncDisposableStack();
   const names = Object.keys(groups[group].contestants);
   const contenders = names.flatMap((name) =>
@@ -245,21 +246,20 @@ async function measure(group: Group): Promise<Record<string, number>> {
       entry.best = Math.max(entry.best, await entry.contender.run());
     }
   }
-  const best: Record<string, number> = {};
-  for (const { name, best: rate } of contenders) {
-    best[name] = Math.max(best[name] ?? 0, rate);
-    (spread[name] ??= []).push(rate);
-  }
-  return best;
+  const rates: Record<string, number[]> = {};
+  for (const { name, best } of contenders) (rates[name] ??= []).push(best);
+  return rates;
 }
 
-// Each process's best items/s, by contestant. V8 settles a process into one
+// A contestant's figure is its best process's. V8 settles a process into one
 // of two speeds for the same code (about 2x apart for one trivial stage, for
-// conveyor as for the rest): the comparison takes each contestant's best
-// process, and this shows where the others were.
-const spread: Record<string, number[]> = {};
-const processes = (name: string) =>
-  `  (processes: ${spread[name]!.map((r) => (r / 1e6).toFixed(2)).join(", ")} M)`;
+// conveyor as for the rest), so each process's best is printed next to it.
+const bestOf = (rates: Record<string, number[]>): Record<string, number> =>
+  Object.fromEntries(Object.entries(rates).map(([name, r]) => [name, Math.max(...r)]));
+const processes = (rates: number[]) =>
+  `  (processes: ${rates.map((r) => (r / 1e6).toFixed(2)).join(", ")} M)`;
+// Wide enough for the longest contestant's name.
+const WIDTH = 36;
 
 console.log(
   `${
@@ -268,15 +268,16 @@ console.log(
     `${PROCESSES} processes per contestant, best of ${ROUNDS} rounds each, ` +
     `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
 );
-const best = await measure("three stages");
+const rates = await measure("three stages");
+const best = bestOf(rates);
 
 const reference = best["conveyor (source)"]!;
-console.log(`\n${"contestant".padEnd(32)} ${"items/s".padStart(12)}  vs conveyor`);
+console.log(`\n${"contestant".padEnd(WIDTH)} ${"items/s".padStart(12)}  vs conveyor`);
 for (const [name, rate] of Object.entries(best)) {
   console.log(
-    `${name.padEnd(32)} ${Math.round(rate).toLocaleString("en").padStart(12)}  ${
+    `${name.padEnd(WIDTH)} ${Math.round(rate).toLocaleString("en").padStart(12)}  ${
       (rate / reference).toFixed(2)
-    }x${processes(name)}`,
+    }x${processes(rates[name]!)}`,
   );
 }
 
@@ -298,13 +299,16 @@ console.log(
     `${ns(best["p-map pMapIterable"]!).toFixed(0)} ns an item`,
 );
 
-const one = await measure("one stage");
+const oneRates = await measure("one stage");
+const one = bestOf(oneRates);
 console.log(
   `\none stage of x => x + 1 (sync), ${PROCESSES} processes each, best of ${ROUNDS} rounds`,
 );
 for (const [name, rate] of Object.entries(one)) {
   console.log(
-    `${name.padEnd(32)} ${Math.round(rate).toLocaleString("en").padStart(12)}${processes(name)}`,
+    `${name.padEnd(WIDTH)} ${Math.round(rate).toLocaleString("en").padStart(12)}${
+      processes(oneRates[name]!)
+    }`,
   );
 }
 console.log(
