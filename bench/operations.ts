@@ -7,8 +7,8 @@
  * starts; the same warm-up inputs go first (enough for every worker to load
  * the kernel's module and for V8 to finish optimizing the kernel there), and
  * the timed part begins once their outputs are out: from the first timed
- * input to the last output. The
- * rounds alternate between the sides, and each side's best round counts.
+ * input to the last output. The rounds alternate between the sides, and each
+ * side's best round counts.
  * Every output is checked. On Linux it also says how much CPU the main thread
  * and V8's helper threads took during the best `nCpu: 2` round: on 2 cores
  * that time is taken from the workers, which bounds the speedup. A last line

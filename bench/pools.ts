@@ -122,19 +122,14 @@ rates["conveyor WorkerPool.map"] = await trivial();
     maxThreads: 2,
   });
   try {
+    // Piscina's own way: every task submitted at once, results awaited in order.
+    const piscinaRun = () =>
+      Promise.all(Array.from(range(N), (i) => piscina.run(i) as Promise<number>))
+        .then((results) => check(results, increments));
     let capped = 0, piscinas = 0;
     for (let round = 0; round < ROUNDS; round++) {
       capped = Math.max(capped, await once(N, () => trivialRun(pool, { concurrency: 64 })));
-      // Piscina's own way: every task submitted at once, results awaited in order.
-      piscinas = Math.max(
-        piscinas,
-        await once(
-          N,
-          () =>
-            Promise.all(Array.from(range(N), (i) => piscina.run(i) as Promise<number>))
-              .then((results) => check(results, increments)),
-        ),
-      );
+      piscinas = Math.max(piscinas, await once(N, piscinaRun));
     }
     rates["conveyor WorkerPool.map, concurrency 64"] = capped;
     rates["Piscina run (all submitted at once)"] = piscinas;
