@@ -19,10 +19,11 @@
  * apart, in runs of the same code). Taking turns spreads a noisy moment of
  * the machine over one round of every contestant. Each contestant's figure
  * is its best process's, and the best of every process is printed next to
- * it: V8 settles a process into one of two speeds for the same code (for one
- * stage of x => x + 1, about 3.5 or 7.5 M items/s on this 2-core machine, the
- * bare stage as the pipeline), so a ratio of two such figures swings with
- * the speed each side's processes drew.
+ * it: a process runs the same code at one of two speeds for its whole life
+ * (for one stage of x => x + 1, about 3.5 or 7.5 M items/s on this 2-core
+ * machine, the bare stage as the pipeline, and p-map's processes alike;
+ * whether V8 or the machine decides is not pinned down), so a ratio of two
+ * such figures swings with the speed each side's processes drew.
  * `BENCH_N`, `BENCH_ROUNDS` and `BENCH_PROCESSES` change the size.
  *
  * @module
@@ -251,9 +252,9 @@ async function measure(group: Group): Promise<Record<string, number[]>> {
   return rates;
 }
 
-// A contestant's figure is its best process's. V8 settles a process into one
-// of two speeds for the same code (about 2x apart for one trivial stage, for
-// conveyor as for the rest), so each process's best is printed next to it.
+// A contestant's figure is its best process's. A process runs the same code
+// at one of two speeds (about 2x apart for one trivial stage, for conveyor as
+// for the rest), so each process's best is printed next to it.
 const bestOf = (rates: Record<string, number[]>): Record<string, number> =>
   Object.fromEntries(Object.entries(rates).map(([name, r]) => [name, Math.max(...r)]));
 const processes = (rates: number[]) =>
