@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { filter, flatMap, map, StageError } from "../mod.ts";
 import { counted, eventually, modes, random, settle, sleep } from "./_util.ts";
+import { HOOKS } from "../src/_internal/hooks.ts";
+import type { MapOptions } from "../src/stream/types.ts";
 
 for (const mode of modes) {
   const { from, pipe, collect } = mode;
@@ -256,7 +258,7 @@ for (const mode of modes) {
   });
 }
 
-Deno.test("map() lets a writer go on while it has room, and holds it at its last free slot", async () => {
+Deno.test("map() takes a writer's chunks while it has room, and none past its last free slot", async () => {
   const gate = Promise.withResolvers<void>();
   const started: number[] = [];
   const stage = map(async (x: number) => {
@@ -266,25 +268,29 @@ Deno.test("map() lets a writer go on while it has room, and holds it at its last
   }, { concurrency: 3 });
   const out = Array.fromAsync(stage.readable);
   const writer = stage.writable.getWriter();
-  const desired: (number | null)[] = [];
-  const writes: Promise<void>[] = [];
+  // Each write into a free slot is taken while every task waits: the writer
+  // goes on without a task being done.
   for (let i = 0; i < 3; i++) {
     await writer.ready;
-    writes.push(writer.write(i));
-    desired.push(writer.desiredSize);
+    await writer.write(i);
   }
-  // The first two leave room behind them: the writer need not wait. The
-  // third takes the last slot: the writer waits until a task is done.
-  assert.deepEqual(desired, [1, 1, 0]);
+  await eventually(() => started.length === 3, "three tasks started");
+  // Every slot is taken: the next chunk waits in the writable's queue, as in
+  // any TransformStream, its task does not start, and the writer is held.
+  await writer.ready;
+  let taken = false;
+  const fourth = writer.write(3).then(() => taken = true);
   let ready = false;
   const waiting = writer.ready.then(() => ready = true);
-  await eventually(() => started.length === 3, "three tasks started");
   await settle(10);
-  assert.equal(ready, false, "ready while three tasks hold every slot");
+  assert.equal(taken, false, "a fourth chunk taken while three tasks hold every slot");
+  assert.equal(ready, false, "ready while a chunk waits for a slot");
   assert.deepEqual(started, [0, 1, 2]);
   gate.resolve();
+  await fourth;
   await waiting;
-  for (let i = 3; i < 10; i++) {
+  const writes: Promise<void>[] = [];
+  for (let i = 4; i < 10; i++) {
     await writer.ready;
     writes.push(writer.write(i));
   }
@@ -401,4 +407,57 @@ Deno.test("map() with concurrency Infinity keeps order while thousands of result
   await eventually(() => done === 2999, "every item but the first to finish");
   gate.resolve();
   assert.deepEqual(await result, Array.from({ length: 3000 }, (_, i) => i));
+});
+
+Deno.test("map() fed by a stream holds a chunk that came when its room had shrunk, and runs it in order once room is back", async () => {
+  // The layer above (a pool) may shrink a stage's room while reads are
+  // pending: what such a read brings waits, and starts only when there is room.
+  let limit = 4;
+  const gates = Array.from({ length: 6 }, () => Promise.withResolvers<void>());
+  let enqueued = 0;
+  const input = new ReadableStream<number>({
+    async pull(controller) {
+      if (enqueued === 6) return controller.close();
+      await gates[enqueued]!.promise;
+      controller.enqueue(enqueued++);
+    },
+  }, { highWaterMark: 0 });
+  const tasks = Array.from({ length: 6 }, () => Promise.withResolvers<void>());
+  const started: number[] = [];
+  let active = 0;
+  let most = 0;
+  const options = {
+    concurrency: 8,
+    [HOOKS]: { room: (n: number) => n < limit },
+  } as MapOptions;
+  const stage = map(async (x: number) => {
+    started.push(x);
+    most = Math.max(most, ++active - limit);
+    await tasks[x]!.promise;
+    active--;
+    return x;
+  }, options);
+  const out = Array.fromAsync(input.pipeThrough(stage));
+  gates[0]!.resolve();
+  gates[1]!.resolve();
+  await eventually(() => started.length === 2, "tasks 0 and 1 started");
+  limit = 2;
+  gates[2]!.resolve();
+  gates[3]!.resolve();
+  await eventually(() => enqueued === 4, "chunks 2 and 3 read");
+  await settle(5);
+  assert.deepEqual(started, [0, 1], "a chunk started past the room");
+  tasks[0]!.resolve();
+  await eventually(() => started.length === 3, "task 2 started");
+  await settle(5);
+  assert.deepEqual(started, [0, 1, 2]);
+  limit = 8;
+  tasks[1]!.resolve();
+  await eventually(() => started.length === 4, "task 3 started");
+  for (const gate of gates) gate.resolve();
+  for (const task of tasks) task.resolve();
+  assert.deepEqual(await out, [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(started, [0, 1, 2, 3, 4, 5]);
+  assert.equal(most, 0, "more tasks than the room at once");
+  assert.equal(stage.stats().itemsIn, 6);
 });

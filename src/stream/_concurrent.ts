@@ -203,8 +203,14 @@ export abstract class ConcurrentStage<I, R, O> extends Stage<I, O> {
     return this.#roomWith(this.#active);
   }
 
-  protected override roomAfterNext(): boolean {
-    return this.#roomWith(this.#active + 1);
+  protected override freeRoom(most: number): number {
+    const active = this.#active;
+    const free = Math.min(most, this.#limit - active, this.desiredSize - active);
+    const room = this.hooks?.room;
+    if (room === undefined || free <= 0) return free;
+    let n = 0;
+    while (n < free && room(active + n)) n++;
+    return n;
   }
 
   // Whether another task may start while `active` are started and not delivered.

@@ -1,5 +1,5 @@
 // A ReadableStream that fuses with conveyor stages: `pipeThrough` into a
-// conveyor stage (whose writable is a FusableWritable) links the two
+// conveyor stage (whose writable is marked `fusable`) links the two
 // directly, and async iteration reads from the producer without a reader
 // (a BufferedReader that reads nothing ahead).
 // Anything else (options to pipeThrough, a foreign transform, a stream that
@@ -35,14 +35,15 @@ export interface Consumer<T> {
 /** Where a fusable writable keeps its consumer. */
 const CONSUMER: unique symbol = Symbol("conveyor.consumer");
 
-/** A `WritableStream` that a `FusableReadable` can feed directly. */
-export class FusableWritable<T> extends WritableStream<T> {
-  readonly [CONSUMER]: Consumer<T>;
+/** Marks `writable` as one that a `FusableReadable` can feed directly, through `consumer`. */
+export function fusable<T>(writable: WritableStream<T>, consumer: Consumer<T>): WritableStream<T> {
+  Object.defineProperty(writable, CONSUMER, { value: consumer });
+  return writable;
+}
 
-  constructor(sink: UnderlyingSink<T>, consumer: Consumer<T>, strategy?: QueuingStrategy<T>) {
-    super(sink, strategy);
-    this[CONSUMER] = consumer;
-  }
+// The consumer behind a writable marked by `fusable`, if any.
+function consumerOf<T>(writable: WritableStream<T>): Consumer<T> | undefined {
+  return (writable as { [CONSUMER]?: Consumer<T> })[CONSUMER];
 }
 
 /** A `ReadableStream` that links directly to conveyor stages. */
@@ -81,10 +82,7 @@ export class FusableReadable<T> extends ReadableStream<T> {
     transform: ReadableWritablePair<U, T>,
     options?: StreamPipeOptions,
   ): ReadableStream<U> {
-    const writable = transform.writable;
-    const consumer = writable instanceof FusableWritable
-      ? (writable as FusableWritable<T>)[CONSUMER]
-      : undefined;
+    const consumer = consumerOf(transform.writable);
     if (
       options === undefined && consumer !== undefined && !this.locked &&
       !transform.writable.locked && consumer.canFuse() &&

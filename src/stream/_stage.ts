@@ -1,16 +1,18 @@
-// The base of every stage: a TransformStream whose two sides are plain
-// streams driven by this class, so that a chunk costs a few field updates and
-// no promise while there is room for it.
+// The base of every stage: a TransformStream whose two sides are driven by
+// this class, so that a chunk between two fused stages costs a few field
+// updates and no promise while there is room for it.
 //
-// Flow control: the input side takes a chunk (`accept`) and says at once
-// whether the stage has room for another; if not, the write stays pending
-// until room appears (`progress`). A pipe into the stage reads from upstream
-// only after that answer, so what a stage holds is bounded by its room rule.
-// The readable side's high-water mark is the stage's output buffer.
-// A chunk that leaves room for one more after it weighs nothing in the
-// writable's queue (its size is 0), so a pipe reads on without pausing at
-// every chunk; the chunk that takes the last room weighs 1, and the pipe
-// waits, as with a plain TransformStream.
+// Flow control: the input side takes a chunk (`accept`) when the stage has
+// room for it. The writable side is the transform stream's own, with no
+// transform, so that Deno's pipe into it skips the writable's queue and puts
+// each chunk straight into the stream's readable side, and this class reads
+// that side with one read pending for each free slot (`freeRoom`, at most
+// MAX_READS). The pipe reads from upstream only while a read is pending, so
+// what a stage holds is bounded by its room rule; a chunk that a pending
+// read brings after the room shrank by itself (a pool's admission) waits in
+// `#held` until there is room. A writer of its own waits as with any
+// TransformStream: its chunk is taken once a read is pending. The readable
+// side's high-water mark is the stage's output buffer.
 //
 // Fusion: when this stage's readable is piped into another conveyor stage,
 // or iterated, the link becomes direct (see _port.ts): the output buffer is a
@@ -22,12 +24,17 @@
 // stages (_concurrent.ts); `stats()` completes the stage's counters with it.
 
 import { Fifo } from "./_fifo.ts";
-import { FusableReadable, FusableWritable } from "./_fusable_readable.ts";
+import { fusable, FusableReadable } from "./_fusable_readable.ts";
 import type { Inlet, Outlet } from "./_port.ts";
 import type { StageHooks } from "../_internal/hooks.ts";
 import { afterTurn, turnDue } from "../_internal/turns.ts";
 import { StageMeter } from "./stage_meter.ts";
 import type { StageStats, StageStream } from "./types.ts";
+
+// The most reads a stage keeps pending on its input.
+const MAX_READS = 16;
+// Follows the last chunk into the stage's input when its writable closes.
+const END: unique symbol = Symbol("end");
 
 /** Base class for stages; subclasses implement `accept` and maybe the hooks. */
 export abstract class Stage<I, O> extends TransformStream<I, O> implements StageStream<I, O> {
@@ -51,18 +58,22 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   #outOpen = true;
   // Done, with items left in the readable's queue: it closes once they are read.
   #draining = false;
-  #in!: WritableStreamDefaultController;
   #pulled = false;
-  // Chunks the writable has sized and not yet handed to `write`.
-  #sized = 0;
   #signal: AbortSignal | undefined;
   #onSignal: (() => void) | undefined;
-  // Input side.
+  // Input side: fused, or the readable side of the transform stream this
+  // stage is, read with a read pending for each free slot.
   #upstream: Outlet<I> | undefined;
   #inputDone = false;
-  #wake: (() => void) | undefined;
-  #wakeFail: ((reason: unknown) => void) | undefined;
-  // Cancels the turn of the event loop that a write waits for, if any.
+  #control!: TransformStreamDefaultController<unknown>;
+  #reader: ReadableStreamDefaultReader<unknown> | undefined;
+  #reads = 0;
+  // Chunks read when the room for them was gone (only a stage whose room
+  // shrinks by itself sees any): taken first when room appears.
+  readonly #held = new Fifo<I>();
+  // The writable closed and every chunk before it was read.
+  #ending = false;
+  // Cancels the turn of the event loop that reading waits for, if any.
   #turn: (() => void) | undefined;
   #closed:
     | { resolve: () => void; reject: (reason: unknown) => void }
@@ -76,7 +87,22 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   protected readonly hooks: StageHooks | undefined;
 
   constructor(name: string, highWaterMark: number, hooks?: StageHooks) {
-    super();
+    // The writable side is the transform stream's own, with no transform:
+    // Deno's pipe into it skips the writable's queue and enqueues straight
+    // into the readable side, which this stage reads (see #read).
+    let control: TransformStreamDefaultController<unknown> | undefined;
+    super(
+      {
+        start: (c) => {
+          control = c as TransformStreamDefaultController<unknown>;
+        },
+        flush: (c) => this.#closeInput(c as TransformStreamDefaultController<unknown>),
+        cancel: (reason) => this.#stop(reason, true, false),
+      },
+      undefined,
+      { highWaterMark: 0 },
+    );
+    this.#control = control!;
     this.name = name;
     this.#hwm = highWaterMark;
     this.hooks = hooks;
@@ -98,7 +124,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
           this.#buffer();
           if (this.#draining) {
             if (this.#out.desiredSize === highWaterMark) this.#closeOut();
-          } else if (this.#wake !== undefined || this.#upstream !== undefined) this.progress();
+          } else this.progress();
         },
         cancel: (reason) => {
           this.#outOpen = false;
@@ -114,49 +140,9 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
         fuse: () => outlet,
       },
     );
-    this.writable = new FusableWritable<I>({
-      start: (controller) => {
-        this.#in = controller;
-        controller.signal.addEventListener(
-          "abort",
-          () => this.#stop(controller.signal.reason, true, false),
-          { once: true },
-        );
-      },
-      write: (chunk) => {
-        this.#sized--;
-        this.itemsIn++;
-        this.accept(chunk);
-        if (this.finished) return;
-        // Fed by a stream of another kind, whose items may all move in
-        // microtasks: now and then the next write waits for a turn of the
-        // event loop (see turns.ts), as it waits for room.
-        const yielding = this.hasRoom();
-        if (yielding && !turnDue()) return;
-        return new Promise<void>((resolve, reject) => {
-          this.#wake = resolve;
-          this.#wakeFail = reject;
-          if (yielding) {
-            this.#turn = afterTurn(() => {
-              this.#turn = undefined;
-              this.progress();
-            });
-          }
-        });
-      },
-      close: () => {
-        this.#inputDone = true;
-        if (this.finished) return;
-        const closed = new Promise<void>((resolve, reject) => {
-          this.#closed = { resolve, reject };
-        });
-        this.progress();
-        return closed;
-      },
-      abort: (reason) => this.#stop(reason, true, false),
-    }, {
+    this.writable = fusable<I>(super.writable as WritableStream<I>, {
       canFuse: () =>
-        this.#upstream === undefined && this.itemsIn === 0 &&
+        this.#upstream === undefined && this.itemsIn === 0 && this.#held.size === 0 &&
         !this.#inputDone && !this.finished,
       fuse: (upstream) => {
         this.#upstream = upstream;
@@ -174,18 +160,9 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
           error: (reason) => this.#stop(reason, true, false),
         };
       },
-    }, {
-      highWaterMark: 1,
-      // Weightless only when nothing else waits to be written and the stage
-      // will still have room once this chunk is in: then the pipe may read
-      // one more, and that one finds room too.
-      size: () => {
-        const light = this.#sized === 0 && this.#wake === undefined && !this.finished &&
-          this.roomAfterNext();
-        this.#sized++;
-        return light ? 0 : 1;
-      },
     });
+    // Once the subclass is built: read unless fused by then.
+    queueMicrotask(() => this.#read());
   }
 
   /** A snapshot of the stage's statistics. */
@@ -220,12 +197,13 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   }
 
   /**
-   * Whether the stage will still have room after taking one more chunk. A
-   * stage that can tell lets a pipe from another kind of stream read on
-   * without pausing at each chunk; the default, false, pauses it.
+   * How many chunks the stage may take now, one after another (at most
+   * `most`). A stage that can tell keeps that many reads pending, so that a
+   * pipe from another kind of stream reads on without pausing at each chunk;
+   * the default, one while there is room, pauses it.
    */
-  protected roomAfterNext(): boolean {
-    return false;
+  protected freeRoom(_most: number): number {
+    return this.hasRoom() ? 1 : 0;
   }
 
   /** Whether all taken work is done, so that the stage may close. */
@@ -288,17 +266,78 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   /** Re-checks room and closing after work completed or room appeared. */
   protected progress(): void {
     if (this.finished) return;
-    // A write that waits for a turn of the event loop goes on after it.
+    // Reading that waits for a turn of the event loop goes on after it.
     if (this.#turn === undefined && this.hasRoom()) {
-      if (this.#wake !== undefined) {
-        const wake = this.#wake;
-        this.#wake = this.#wakeFail = undefined;
-        wake();
-      } else if (this.#upstream !== undefined) {
-        this.#upstream.resume();
-      }
+      if (this.#upstream !== undefined) this.#upstream.resume();
+      else this.#take();
     }
-    if (this.#inputDone && !this.finished && this.idle()) this.#finish();
+    if (this.#inputDone && !this.finished && this.#held.size === 0 && this.idle()) this.#finish();
+  }
+
+  // Takes held chunks while there is room, then reads on.
+  #take(): void {
+    const held = this.#held;
+    while (held.size > 0 && !this.finished && this.hasRoom()) {
+      this.itemsIn++;
+      this.accept(held.shift());
+    }
+    this.#read();
+  }
+
+  // Keeps a read pending for each free slot (up to MAX_READS). Fed by a
+  // stream of another kind, whose items may all move in microtasks: now and
+  // then reading waits for a turn of the event loop (see turns.ts).
+  #read(): void {
+    if (
+      this.#upstream !== undefined || this.#ending || this.finished ||
+      this.#turn !== undefined || this.#held.size > 0
+    ) return;
+    let want = this.freeRoom(MAX_READS) - this.#reads;
+    if (want <= 0) return;
+    if (turnDue()) {
+      this.#turn = afterTurn(() => {
+        this.#turn = undefined;
+        this.progress();
+      });
+      return;
+    }
+    const reader = this.#reader ??= super.readable.getReader();
+    while (want-- > 0) {
+      this.#reads++;
+      reader.read().then(this.#onRead, this.#onReadFailed);
+    }
+  }
+
+  readonly #onRead = (result: ReadableStreamReadResult<unknown>): void => {
+    this.#reads--;
+    if (result.done || this.finished) return;
+    const chunk = result.value;
+    if (chunk === END) {
+      this.#ending = true;
+      this.#inputDone = true;
+      this.progress();
+    } else if (this.#held.size > 0 || !this.hasRoom()) {
+      this.#held.push(chunk as I);
+    } else {
+      this.itemsIn++;
+      this.accept(chunk as I);
+      this.#read();
+    }
+  };
+
+  // The transform stream failed: the stage stopped it, or its writable was aborted.
+  readonly #onReadFailed = (reason: unknown): void => {
+    this.#reads--;
+    if (!this.finished) this.#stop(reason, true, false);
+  };
+
+  // The writable closed: the chunks before it are read, then END.
+  #closeInput(controller: TransformStreamDefaultController<unknown>): Promise<void> | void {
+    if (this.finished) return;
+    controller.enqueue(END);
+    return new Promise<void>((resolve, reject) => {
+      this.#closed = { resolve, reject };
+    });
   }
 
   /** Stops the stage when `signal` aborts. Subclasses call it last in their constructor. */
@@ -404,16 +443,15 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
       this.#outOpen = false;
       this.#out.close();
     }
+    this.#held.clear();
     if (errorIn) {
       if (this.#upstream !== undefined) this.#upstream.cancel(reason);
-      else this.#in.error(reason);
+      else this.#control.error(reason);
     }
     this.#turn?.();
     this.#turn = undefined;
-    const wakeFail = this.#wakeFail;
     const closed = this.#closed;
-    this.#wake = this.#wakeFail = this.#closed = undefined;
-    wakeFail?.(reason);
+    this.#closed = undefined;
     closed?.reject(reason);
     this.stopped(reason);
   }
