@@ -35,7 +35,20 @@ import { lines, map, PipelineBuilder, source } from "../mod.ts";
 
 const N = Number(Deno.env.get("BENCH_N") ?? 1_000_000);
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
-const PROCESSES = Number(Deno.env.get("BENCH_PROCESSES") ?? 2);
+/**
+ * Processes per contestant, by group. A process runs at one of two speeds
+ * for its whole life, and for one stage of x => x + 1 14 of 32 processes drew
+ * the slow one (about 3.3 M items/s against 7 M; the bare stage and the
+ * pipe, before and after one change, alike), so that with 2 processes each
+ * both of one side's were slow about one run in five and the ratio was off
+ * by up to 2x either way (the pipe's two at 5.17 and 5.00 M gave 0.78x in one
+ * full bench). Its runs are short: 6 processes each cost seconds. The three
+ * stages' group takes minutes, with 8 contestants: 3 each.
+ */
+const PROCESSES = {
+  "three stages": Number(Deno.env.get("BENCH_PROCESSES") ?? 3),
+  "one stage": Number(Deno.env.get("BENCH_PROCESSES") ?? 6),
+};
 const C = 16;
 const STAGES = 3;
 
@@ -238,7 +251,7 @@ async function measure(group: Group): Promise<Record<string, number[]>> {
   const names = Object.keys(groups[group].contestants);
   const contenders = names.flatMap((name) =>
     Array.from(
-      { length: PROCESSES },
+      { length: PROCESSES[group] },
       () => ({ name, contender: stack.use(new Contender(group, name)), best: 0 }),
     )
   );
@@ -266,7 +279,7 @@ console.log(
   `${
     N.toLocaleString("en")
   } items, ${STAGES} map stages (async no-op, concurrency ${C}, ordered), ` +
-    `${PROCESSES} processes per contestant, best of ${ROUNDS} rounds each, ` +
+    `${PROCESSES["three stages"]} processes per contestant, best of ${ROUNDS} rounds each, ` +
     `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
 );
 const rates = await measure("three stages");
@@ -303,7 +316,9 @@ console.log(
 const oneRates = await measure("one stage");
 const one = bestOf(oneRates);
 console.log(
-  `\none stage of x => x + 1 (sync), ${PROCESSES} processes each, best of ${ROUNDS} rounds`,
+  `\none stage of x => x + 1 (sync), ${
+    PROCESSES["one stage"]
+  } processes each, best of ${ROUNDS} rounds`,
 );
 for (const [name, rate] of Object.entries(one)) {
   console.log(
