@@ -91,14 +91,26 @@ console.log(
     `-> batches of ${BATCH}; best of ${ROUNDS} rounds, Deno ${Deno.version.deno}, ` +
     `${navigator.hardwareConcurrency} cores`,
 );
-const best: Record<string, number> = {};
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, run] of Object.entries(contestants)) {
-    const start = performance.now();
-    check(await run());
-    best[name] = Math.max(best[name] ?? 0, N / ((performance.now() - start) / 1000));
+/**
+ * Each contestant's best items/s over ROUNDS rounds, the contestants in turn;
+ * `verify` checks what each run gave.
+ */
+async function rounds<T>(
+  runs: Record<string, () => Promise<T>>,
+  verify: (name: string, result: T) => void,
+): Promise<Record<string, number>> {
+  const best: Record<string, number> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, run] of Object.entries(runs)) {
+      const start = performance.now();
+      verify(name, await run());
+      best[name] = Math.max(best[name] ?? 0, N / ((performance.now() - start) / 1000));
+    }
   }
+  return best;
 }
+
+const best = await rounds(contestants, (_, batches) => check(batches));
 const reference = best["conveyor PipelineBuilder"]!;
 const rival = best["p-map pMapIterable + Piscina"]!;
 console.log(`\n${"contestant".padEnd(32)} ${"items/s".padStart(10)}  vs conveyor`);
@@ -141,15 +153,9 @@ const alone: Record<string, () => Promise<number>> = {
     return count;
   },
 };
-const ring: Record<string, number> = {};
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, run] of Object.entries(alone)) {
-    const start = performance.now();
-    const count = await run();
-    if (count !== N) throw new Error(`${name} gave ${count} items, expected ${N}`);
-    ring[name] = Math.max(ring[name] ?? 0, N / ((performance.now() - start) / 1000));
-  }
-}
+const ring = await rounds(alone, (name, count) => {
+  if (count !== N) throw new Error(`${name} gave ${count} items, expected ${N}`);
+});
 console.log("\nthe download ring alone (no target)");
 for (const [name, rate] of Object.entries(ring)) {
   console.log(`${name.padEnd(36)} ${Math.round(rate).toLocaleString("en").padStart(10)}`);

@@ -71,8 +71,6 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   // Chunks read when the room for them was gone (only a stage whose room
   // shrinks by itself sees any): taken first when room appears.
   readonly #held = new Fifo<I>();
-  // The writable closed and every chunk before it was read.
-  #ending = false;
   // Cancels the turn of the event loop that reading waits for, if any.
   #turn: (() => void) | undefined;
   #closed:
@@ -289,7 +287,7 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
   // then reading waits for a turn of the event loop (see turns.ts).
   #read(): void {
     if (
-      this.#upstream !== undefined || this.#ending || this.finished ||
+      this.#upstream !== undefined || this.#inputDone || this.finished ||
       this.#turn !== undefined || this.#held.size > 0
     ) return;
     let want = this.freeRoom(MAX_READS) - this.#reads;
@@ -313,7 +311,6 @@ export abstract class Stage<I, O> extends TransformStream<I, O> implements Stage
     if (result.done || this.finished) return;
     const chunk = result.value;
     if (chunk === END) {
-      this.#ending = true;
       this.#inputDone = true;
       this.progress();
     } else if (this.#held.size > 0 || !this.hasRoom()) {
