@@ -23,7 +23,7 @@ import { mixBatch } from "./fixtures/batch_kernels.ts";
 
 const BATCH = 8;
 const BATCHES = Number(Deno.env.get("BENCH_BATCHES") ?? 48);
-const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
 /** The speedup prefetch 2 should give over prefetch 0 on 2 cores. */
 const TARGET = 1.85;
 const mixBatchK = kernel<typeof mixBatch>(
