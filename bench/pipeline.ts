@@ -127,11 +127,12 @@ console.log(
 
 // The download ring alone: the most a pipeline with this download can give.
 // With conveyor's own stages in it, it runs at the raw ring's speed (26.7k
-// against 26.8k items/s in one run); with the crunch stage after it, new
-// downloads wait for the workers' answers to free their slots, and start
-// from those callbacks: in Deno 2.9.6 a setTimeout(2) started from a worker's
-// message event fires after 3.2 ms (median), one started from a timer's
-// callback after 2.2 ms.
+// against 26.8k items/s in one run); with the crunch stage after it, the
+// downloads' timers fire late: 2.8-3.4 ms (median) instead of 2.3 ms, with
+// crunch at concurrency 16 (most downloads then start from the workers'
+// message events, after which Deno 2.9.6 fires a lone setTimeout(2) at 3.2 ms
+// against 2.2 ms from a timer's callback) as at 64 (most start from timers,
+// and the timers still wait on the busier event loop).
 const alone: Record<string, () => Promise<number>> = {
   "64 timer loops, no library": async () => {
     let next = 0;
